@@ -1,0 +1,529 @@
+/*
+ * exec_vk.c - the Vulkan executor: plans every tensor of a graph into a few large buffers,
+ * records the whole program (forward, backward, update) into ONE command buffer at creation, and
+ * replays that buffer on every run. Values that change per step live in the host-visible
+ * step-parameter tensor, which shaders read, so nothing is ever re-recorded.
+ *
+ * Recording happens twice: a dry pass that only counts dispatches and bindings (so descriptor
+ * and query pools are sized exactly), then the real pass.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Every tensor starts at this byte alignment (>= any minStorageBufferOffsetAlignment). */
+#define VKD_TENSOR_ALIGN 256
+/* Tensors are packed into buffers of at least this size (larger when one tensor needs it). */
+#define VKD_CHUNK_BYTES ((VkDeviceSize)256 << 20)
+
+struct vkd_rec {
+    struct vkd_vk *e;
+    int dry;                 /* counting pass: no Vulkan calls */
+    uint32_t n_dispatch;     /* dispatches recorded so far */
+    uint32_t n_bindings;     /* storage-buffer descriptors used so far */
+    enum vkd_status status;  /* first failure while recording */
+};
+
+struct vkd_vk {
+    struct vkd_context *ctx;
+    const struct vkd_graph *g;
+    struct vkd_buffer *bufs;
+    int n_bufs;
+    int *buf_of;              /* per root tensor: index into bufs */
+    VkDeviceSize *byte_off;   /* per root tensor: offset in its buffer */
+    VkDescriptorPool pool;
+    VkQueryPool queries;
+    VkCommandBuffer cb;
+    VkFence fence;
+    uint32_t n_dispatch;
+    const char **pass_names;  /* per dispatch: kernel stem (timestamps on) */
+    double *pass_ms;
+    uint64_t n_record, n_submit;
+    uint64_t device_bytes;
+    int timestamps;
+};
+
+/* ---- planning ----------------------------------------------------------------------------------- */
+
+static int host_visible_kind(enum vkd_tkind k)
+{
+    return k == VKD_T_INPUT || k == VKD_T_OUTPUT || k == VKD_T_STEP;
+}
+
+static int root_of(const struct vkd_graph *g, int t)
+{
+    while (vkd_graph_tensor_at(g, t)->parent >= 0)
+        t = vkd_graph_tensor_at(g, t)->parent;
+    return t;
+}
+
+static VkDeviceSize align_up(VkDeviceSize x, VkDeviceSize a)
+{
+    return (x + a - 1) / a * a;
+}
+
+/* Places every root tensor: host-visible kinds in host-visible buffers, the rest in device
+ * buffers, each class packed into chunks of VKD_CHUNK_BYTES (or one tensor's size if larger). */
+static enum vkd_status plan(struct vkd_vk *e)
+{
+    int n = vkd_graph_tensor_count(e->g);
+    VkDeviceSize sizes[256];
+    int hv[256], nb = 0;
+    for (int cls = 0; cls < 2; cls++) {
+        int cur = -1;
+        VkDeviceSize used = 0, cap = 0;
+        for (int i = 0; i < n; i++) {
+            const struct vkd_tensor *t = vkd_graph_tensor_at(e->g, i);
+            if (t->parent >= 0 || host_visible_kind(t->kind) != cls)
+                continue;
+            VkDeviceSize bytes = align_up(vkd_tensor_numel(t) * 4, VKD_TENSOR_ALIGN);
+            if (cur < 0 || used + bytes > cap) {
+                if (nb == (int)VKD_ARRAY_LEN(sizes))
+                    return vkd_fail(e->ctx, VKD_ERR_INVALID, "the graph needs too many buffers");
+                cur = nb++;
+                hv[cur] = cls;
+                used = 0;
+                cap = bytes > VKD_CHUNK_BYTES ? bytes : VKD_CHUNK_BYTES;
+            }
+            e->buf_of[i] = cur;
+            e->byte_off[i] = used;
+            used += bytes;
+            sizes[cur] = used;
+        }
+    }
+    e->bufs = calloc((size_t)nb, sizeof(*e->bufs));
+    if (!e->bufs)
+        return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    for (int b = 0; b < nb; b++) {
+        enum vkd_status s = vkd_buffer_create(e->ctx, sizes[b], hv[b], &e->bufs[b]);
+        if (s != VKD_OK)
+            return s;
+        e->n_bufs = b + 1;
+        e->device_bytes += sizes[b];
+        /* Every tensor starts at zero: gradients that no node writes read as zero. */
+        if (hv[b])
+            memset(e->bufs[b].map, 0, sizes[b]);
+        else
+            s = vkd_buffer_fill(e->ctx, (struct vkd_view){e->bufs[b].buf, 0, sizes[b]}, 0);
+        if (s != VKD_OK)
+            return s;
+    }
+    return VKD_OK;
+}
+
+static struct vkd_view view_of(const struct vkd_vk *e, int t)
+{
+    const struct vkd_tensor *tt = vkd_graph_tensor_at(e->g, t);
+    int r = root_of(e->g, t);
+    VkDeviceSize off = e->byte_off[r];
+    for (int u = t; vkd_graph_tensor_at(e->g, u)->parent >= 0; u = vkd_graph_tensor_at(e->g, u)->parent)
+        off += vkd_graph_tensor_at(e->g, u)->offset * 4;
+    return (struct vkd_view){e->bufs[e->buf_of[r]].buf, off, vkd_tensor_numel(tt) * 4};
+}
+
+/* ---- the recorder, as ops see it ------------------------------------------------------------ */
+
+const struct vkd_graph *vkd_rec_graph(const struct vkd_rec *r)
+{
+    return r->e->g;
+}
+
+struct vkd_context *vkd_rec_context(const struct vkd_rec *r)
+{
+    return r->e->ctx;
+}
+
+uint32_t vkd_rec_wg(const struct vkd_rec *r)
+{
+    return r->e->ctx->wg_1d;
+}
+
+struct vkd_view vkd_rec_t(struct vkd_rec *r, int t)
+{
+    VKD_ASSERT(t >= 0 && t < vkd_graph_tensor_count(r->e->g));
+    return view_of(r->e, t);
+}
+
+struct vkd_view vkd_rec_g(struct vkd_rec *r, int t)
+{
+    int gi = vkd_graph_tensor_at(r->e->g, t)->grad;
+    VKD_ASSERT(gi >= 0);
+    return view_of(r->e, gi);
+}
+
+struct vkd_view vkd_rec_sub(struct vkd_rec *r, struct vkd_view v, size_t first, size_t n)
+{
+    (void)r;
+    VKD_ASSERT((first + n) * 4 <= v.size);
+    return (struct vkd_view){v.buf, v.off + first * 4, n * 4};
+}
+
+void vkd_rec_groups_1d(const struct vkd_rec *r, uint64_t count, uint32_t wg, uint32_t *gx,
+                       uint32_t *gy)
+{
+    uint64_t groups = (count + wg - 1) / wg;
+    uint32_t maxx = r->e->ctx->info.max_workgroup_count[0];
+    if (groups == 0)
+        groups = 1;
+    if (groups <= maxx) {
+        *gx = (uint32_t)groups, *gy = 1;
+        return;
+    }
+    /* Fold into y; the shader's vkd_gid() bounds-checks the tail. */
+    *gx = maxx;
+    *gy = (uint32_t)((groups + maxx - 1) / maxx);
+    VKD_ASSERT(*gy <= r->e->ctx->info.max_workgroup_count[1]);
+}
+
+/* The one barrier between dispatches: every compute write is visible to every later compute
+ * read or write. Conservative by design (a whole step is a chain of dependent passes anyway). */
+static void barrier(VkCommandBuffer cb)
+{
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+    };
+    vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+}
+
+void vkd_rec_dispatch(struct vkd_rec *r, enum vkd_kernel_id k, const struct vkd_view *views,
+                      uint32_t n_views, const void *push, uint32_t push_size, uint32_t gx,
+                      uint32_t gy, uint32_t gz)
+{
+    struct vkd_vk *e = r->e;
+    const struct vkd_kernel_desc *d = &vkd_kernels[k];
+    VKD_ASSERT(n_views == d->bindings);
+    VKD_ASSERT(push_size == d->push_size);
+    VKD_ASSERT(gx >= 1 && gy >= 1 && gz >= 1);
+    VKD_ASSERT(gx <= e->ctx->info.max_workgroup_count[0] &&
+               gy <= e->ctx->info.max_workgroup_count[1] &&
+               gz <= e->ctx->info.max_workgroup_count[2]);
+    for (uint32_t i = 0; i < n_views; i++)
+        VKD_ASSERT(views[i].buf && views[i].size > 0 &&
+                   views[i].size <= e->ctx->info.max_storage_range);
+    uint32_t index = r->n_dispatch++;
+    r->n_bindings += n_views;
+    if (r->dry || r->status != VKD_OK)
+        return;
+
+    const struct vkd_kernel_rt *rt;
+    enum vkd_status s = vkd_kernel_get(e->ctx, k, &rt);
+    if (s != VKD_OK) {
+        r->status = s;
+        return;
+    }
+    VkDescriptorSetAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+        .descriptorPool = e->pool,
+        .descriptorSetCount = 1,
+        .pSetLayouts = &rt->set_layout,
+    };
+    VkDescriptorSet set;
+    VkResult vr = vkAllocateDescriptorSets(e->ctx->dev, &ai, &set);
+    if (vr != VK_SUCCESS) {
+        r->status = vkd_vk_fail(e->ctx, "vkAllocateDescriptorSets", vr);
+        return;
+    }
+    VkDescriptorBufferInfo bi[16];
+    VkWriteDescriptorSet w[16];
+    VKD_ASSERT(n_views <= VKD_ARRAY_LEN(bi));
+    for (uint32_t i = 0; i < n_views; i++) {
+        bi[i] = (VkDescriptorBufferInfo){views[i].buf, views[i].off, views[i].size};
+        w[i] = (VkWriteDescriptorSet){
+            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+            .dstSet = set,
+            .dstBinding = i,
+            .descriptorCount = 1,
+            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .pBufferInfo = &bi[i],
+        };
+    }
+    vkUpdateDescriptorSets(e->ctx->dev, n_views, w, 0, NULL);
+
+    if (e->timestamps) {
+        e->pass_names[index] = d->stem;
+        vkCmdWriteTimestamp(e->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, e->queries, 2 * index);
+    }
+    vkCmdBindPipeline(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt->pipeline);
+    vkCmdBindDescriptorSets(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt->layout, 0, 1, &set, 0,
+                            NULL);
+    if (push_size)
+        vkCmdPushConstants(e->cb, rt->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+    vkCmdDispatch(e->cb, gx, gy, gz);
+    barrier(e->cb);
+    if (e->timestamps)
+        vkCmdWriteTimestamp(e->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, e->queries,
+                            2 * index + 1);
+}
+
+/* ---- recording ----------------------------------------------------------------------------------- */
+
+static void record_lists(struct vkd_rec *r, unsigned program)
+{
+    for (int list = 0; list < 3; list++) {
+        if (!(program & (1u << list)))
+            continue;
+        const struct vkd_call *calls;
+        int n = vkd_graph_list(r->e->g, list, &calls);
+        for (int i = 0; i < n; i++) {
+            const struct vkd_node *node = vkd_graph_node(r->e->g, calls[i].node);
+            if (calls[i].pass == 0)
+                node->op->vk_fwd(r, node);
+            else
+                node->op->vk_bwd(r, node);
+        }
+    }
+}
+
+static enum vkd_status record(struct vkd_vk *e, unsigned program)
+{
+    struct vkd_rec dry = {.e = e, .dry = 1};
+    record_lists(&dry, program);
+    e->n_dispatch = dry.n_dispatch;
+
+    VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                               dry.n_bindings ? dry.n_bindings : 1};
+    VkDescriptorPoolCreateInfo pi = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+        .maxSets = dry.n_dispatch ? dry.n_dispatch : 1,
+        .poolSizeCount = 1,
+        .pPoolSizes = &ps,
+    };
+    VkResult vr = vkCreateDescriptorPool(e->ctx->dev, &pi, NULL, &e->pool);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkCreateDescriptorPool", vr);
+    if (e->timestamps && e->n_dispatch) {
+        VkQueryPoolCreateInfo qi = {
+            .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+            .queryType = VK_QUERY_TYPE_TIMESTAMP,
+            .queryCount = 2 * e->n_dispatch,
+        };
+        vr = vkCreateQueryPool(e->ctx->dev, &qi, NULL, &e->queries);
+        if (vr != VK_SUCCESS)
+            return vkd_vk_fail(e->ctx, "vkCreateQueryPool", vr);
+        e->pass_names = calloc(e->n_dispatch, sizeof(*e->pass_names));
+        e->pass_ms = calloc(e->n_dispatch, sizeof(*e->pass_ms));
+        if (!e->pass_names || !e->pass_ms)
+            return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    } else {
+        e->timestamps = 0;
+    }
+
+    VkCommandBufferAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = e->ctx->cmd_pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    vr = vkAllocateCommandBuffers(e->ctx->dev, &ai, &e->cb);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkAllocateCommandBuffers", vr);
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    vr = vkBeginCommandBuffer(e->cb, &bi);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkBeginCommandBuffer", vr);
+    /* Host writes (inputs, step parameters) before the submit are visible to the shaders by the
+     * submit's own guarantee; results must be made visible to host reads at the end. */
+    if (e->timestamps)
+        vkCmdResetQueryPool(e->cb, e->queries, 0, 2 * e->n_dispatch);
+    struct vkd_rec rec = {.e = e};
+    record_lists(&rec, program);
+    if (rec.status != VKD_OK)
+        return rec.status;
+    VKD_ASSERT(rec.n_dispatch == dry.n_dispatch); /* ops must record deterministically */
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
+    };
+    vkCmdPipelineBarrier(e->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb,
+                         0, NULL, 0, NULL);
+    vr = vkEndCommandBuffer(e->cb);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkEndCommandBuffer", vr);
+    VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    vr = vkCreateFence(e->ctx->dev, &fi, NULL, &e->fence);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkCreateFence", vr);
+    e->n_record++;
+    return VKD_OK;
+}
+
+/* ---- public API ----------------------------------------------------------------------------------- */
+
+enum vkd_status vkd_vk_create(struct vkd_context *ctx, const struct vkd_graph *g,
+                              const struct vkd_vk_desc *desc, struct vkd_vk **out)
+{
+    *out = NULL;
+    struct vkd_vk *e = calloc(1, sizeof(*e));
+    int n = vkd_graph_tensor_count(g);
+    if (!e)
+        return vkd_fail(ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    e->ctx = ctx;
+    e->g = g;
+    e->timestamps = desc->timestamps && ctx->info.timestamps;
+    e->buf_of = calloc((size_t)n, sizeof(*e->buf_of));
+    e->byte_off = calloc((size_t)n, sizeof(*e->byte_off));
+    enum vkd_status s = VKD_OK;
+    if (!e->buf_of || !e->byte_off)
+        s = vkd_fail(ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    if (s == VKD_OK)
+        s = plan(e);
+    if (s == VKD_OK)
+        s = record(e, desc->program);
+    if (s != VKD_OK) {
+        vkd_vk_destroy(e);
+        return s;
+    }
+    *out = e;
+    return VKD_OK;
+}
+
+void vkd_vk_destroy(struct vkd_vk *e)
+{
+    if (!e)
+        return;
+    VkDevice dev = e->ctx->dev;
+    vkQueueWaitIdle(e->ctx->queue);
+    if (e->fence)
+        vkDestroyFence(dev, e->fence, NULL);
+    if (e->cb)
+        vkFreeCommandBuffers(dev, e->ctx->cmd_pool, 1, &e->cb);
+    if (e->queries)
+        vkDestroyQueryPool(dev, e->queries, NULL);
+    if (e->pool)
+        vkDestroyDescriptorPool(dev, e->pool, NULL);
+    for (int b = 0; b < e->n_bufs; b++)
+        vkd_buffer_destroy(e->ctx, &e->bufs[b]);
+    free(e->bufs);
+    free(e->buf_of);
+    free(e->byte_off);
+    free(e->pass_names);
+    free(e->pass_ms);
+    free(e);
+}
+
+enum vkd_status vkd_vk_run(struct vkd_vk *e)
+{
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &e->cb,
+    };
+    VkResult r = vkResetFences(e->ctx->dev, 1, &e->fence);
+    if (r == VK_SUCCESS)
+        r = vkQueueSubmit(e->ctx->queue, 1, &si, e->fence);
+    if (r == VK_SUCCESS)
+        r = vkWaitForFences(e->ctx->dev, 1, &e->fence, VK_TRUE, UINT64_MAX);
+    if (r != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "submitting the recorded step", r);
+    e->n_submit++;
+    if (e->timestamps) {
+        uint64_t *ts = malloc(sizeof(uint64_t) * 2 * e->n_dispatch);
+        if (!ts)
+            return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+        r = vkGetQueryPoolResults(e->ctx->dev, e->queries, 0, 2 * e->n_dispatch,
+                                  sizeof(uint64_t) * 2 * e->n_dispatch, ts, sizeof(uint64_t),
+                                  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+        for (uint32_t i = 0; r == VK_SUCCESS && i < e->n_dispatch; i++)
+            e->pass_ms[i] =
+                (double)(ts[2 * i + 1] - ts[2 * i]) * e->ctx->info.timestamp_period_ns * 1e-6;
+        free(ts);
+        if (r != VK_SUCCESS)
+            return vkd_vk_fail(e->ctx, "vkGetQueryPoolResults", r);
+    }
+    return VKD_OK;
+}
+
+/* Converts between the host's doubles/floats and the tensor's dtype; host-visible tensors are
+ * read and written in place, device tensors through a staging copy. */
+static enum vkd_status transfer(struct vkd_vk *e, int t, const double *in_d, const float *in_f,
+                                double *out_d, float *out_f)
+{
+    const struct vkd_tensor *tt = vkd_graph_tensor_at(e->g, t);
+    size_t n = vkd_tensor_numel(tt);
+    struct vkd_view v = view_of(e, t);
+    int r = root_of(e->g, t);
+    const struct vkd_buffer *b = &e->bufs[e->buf_of[r]];
+    uint32_t *words = b->map ? (uint32_t *)((char *)b->map + v.off) : malloc(n * 4);
+    if (!words)
+        return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    enum vkd_status s = VKD_OK;
+    int writing = in_d || in_f;
+    if (writing) {
+        for (size_t i = 0; i < n; i++) {
+            double x = in_d ? in_d[i] : in_f[i];
+            if (tt->dtype == VKD_U32) {
+                words[i] = (uint32_t)llround(x);
+            } else {
+                float f = (float)x;
+                memcpy(&words[i], &f, 4);
+            }
+        }
+        if (!b->map)
+            s = vkd_buffer_upload(e->ctx, v, words);
+    } else {
+        if (!b->map)
+            s = vkd_buffer_download(e->ctx, v, words);
+        for (size_t i = 0; s == VKD_OK && i < n; i++) {
+            float f;
+            memcpy(&f, &words[i], 4);
+            double x = tt->dtype == VKD_U32 ? (double)words[i] : (double)f;
+            if (out_d)
+                out_d[i] = x;
+            else
+                out_f[i] = (float)x;
+        }
+    }
+    if (!b->map)
+        free(words);
+    return s;
+}
+
+enum vkd_status vkd_vk_write(struct vkd_vk *e, int t, const double *src)
+{
+    return transfer(e, t, src, NULL, NULL, NULL);
+}
+
+enum vkd_status vkd_vk_read(struct vkd_vk *e, int t, double *dst)
+{
+    return transfer(e, t, NULL, NULL, dst, NULL);
+}
+
+enum vkd_status vkd_vk_write_f32(struct vkd_vk *e, int t, const float *src)
+{
+    return transfer(e, t, NULL, src, NULL, NULL);
+}
+
+enum vkd_status vkd_vk_read_f32(struct vkd_vk *e, int t, float *dst)
+{
+    return transfer(e, t, NULL, NULL, NULL, dst);
+}
+
+uint64_t vkd_vk_record_count(const struct vkd_vk *e)
+{
+    return e->n_record;
+}
+
+uint64_t vkd_vk_submit_count(const struct vkd_vk *e)
+{
+    return e->n_submit;
+}
+
+int vkd_vk_pass_times(const struct vkd_vk *e, const char ***names, const double **ms)
+{
+    if (!e->timestamps)
+        return 0;
+    *names = e->pass_names;
+    *ms = e->pass_ms;
+    return (int)e->n_dispatch;
+}
+
+uint64_t vkd_vk_device_bytes(const struct vkd_vk *e)
+{
+    return e->device_bytes;
+}

@@ -1,0 +1,43 @@
+/*
+ * vkd_ops.h - op builders: each appends one node to a graph and returns its output tensor.
+ * Inputs are tensor ids; parameters are created by the caller (vkd_graph_param) so models choose
+ * their names (PyTorch state_dict keys). A builder asserts on shape mismatches (programmer
+ * errors); data-dependent problems are reported at run time by the host.
+ *
+ * Layout is NCHW fp32; filters are KCRS (out channels, in channels / groups, rows, cols).
+ */
+#ifndef VKD_OPS_H
+#define VKD_OPS_H
+
+#include "vkd.h"
+#include "vkd_shared.h"
+
+/* eltwise.c */
+int vkd_relu(struct vkd_graph *g, const char *name, int x);
+int vkd_add(struct vkd_graph *g, const char *name, int a, int b); /* same shapes */
+/* A copy of x as a new activation (the graph's way to read one tensor twice). */
+int vkd_copy(struct vkd_graph *g, const char *name, int x);
+
+/* conv2d.c: y = conv(x, w) (+ b); w is (K, C/groups, R, S); b is (K) or -1. */
+int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int stride, int pad,
+               int groups);
+
+/* batchnorm.c: BatchNorm2d over (N, H, W) per channel, eps 1e-5, momentum 0.1 (PyTorch).
+ * training: batch statistics, running statistics updated (unbiased variance); otherwise the
+ * running statistics normalise. gamma, beta: (C) params or STATE; mean, var: (C) STATE. */
+int vkd_batchnorm2d(struct vkd_graph *g, const char *name, int x, int gamma, int beta,
+                    int running_mean, int running_var, int training);
+
+/* pool.c: global average pooling (N, C, H, W) -> (N, C, 1, 1); 2x2 max pooling, stride 2
+ * (floor, as nn.MaxPool2d(2, 2)). */
+int vkd_global_avgpool(struct vkd_graph *g, const char *name, int x);
+int vkd_maxpool2x2(struct vkd_graph *g, const char *name, int x);
+
+/* linear.c: y (N, OUT) = x (N, IN: any shape with N rows) w^T (OUT, IN) + b (OUT) or -1. */
+int vkd_linear(struct vkd_graph *g, const char *name, int x, int w, int b);
+
+/* loss.c: mean softmax cross-entropy of logits (N, K) against labels (N, u32). Returns the loss
+ * (a scalar); *correct, if not NULL, gets a scalar tensor counting top-1 hits. */
+int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels, int *correct);
+
+#endif /* VKD_OPS_H */

@@ -1,0 +1,5 @@
+/* batchnorm.h - push constants of the batchnorm family (engine/ops/batchnorm.c). */
+#ifndef VKD_BATCHNORM_H
+#define VKD_BATCHNORM_H
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * testutil.h - what every test executable shares: the GPU context of a test run, the generic
+ * op-family test driver and result printing.
+ *
+ * Environment (read here, never by the engine):
+ *   VKD_TEST_DEVICE  device index or name substring (default: the engine's choice)
+ *   VKD_VALIDATION   1 = Khronos validation layer on; any message it prints fails the test
+ */
+#ifndef VKD_TESTUTIL_H
+#define VKD_TESTUTIL_H
+
+#include "vkd.h"
+#include "vkd_cases.h"
+#include "vkd_check.h"
+
+#define VKD_TEST_SKIP 77 /* CTest's skip code: no Vulkan device at all */
+
+/* A context for a GPU test. With no Vulkan driver or device at all it prints one line and
+ * exits VKD_TEST_SKIP; any other failure prints the reason and exits 1. */
+struct vkd_context *vkd_test_context(void);
+/* Destroys the context; returns 1 (and says so) if the validation layer printed anything. */
+int vkd_test_context_done(struct vkd_context *ctx);
+
+/* Runs every case of an op family: `cpu` = finite differences of the reference, `gpu` =
+ * shaders vs reference. Prints one line per row and a closing "N passed, N failed" line.
+ * Returns the process exit code. */
+int vkd_test_family_main(int argc, char **argv, const char *family);
+
+void vkd_test_print_row(const struct vkd_check_row *r);
+
+#endif
