@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# cli_test.sh VKDISTILL - the command line as a user meets it: help, bad flags and values (one
+# sentence on stderr, exit 2), an unknown device (exit 1), devices and validate on the real device.
+set -u
+bin=$1
+passed=0 failed=0
+check() { # check NAME EXPECTED_RC PATTERN -- command...
+    local name=$1 want=$2 pat=$3; shift 4
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    if [ "$rc" = "$want" ] && grep -qE -- "$pat" <<<"$out"; then
+        echo "ok   $name"; passed=$((passed + 1))
+    else
+        echo "FAIL $name: exit $rc (want $want), output:"; echo "$out" | head -5
+        failed=$((failed + 1))
+    fi
+}
+one_line_err() { # bad input: exactly one line on stderr, nothing on stdout
+    local name=$1; shift
+    local err out rc
+    out=$("$@" 2>/tmp/vkd_cli_err.$$); rc=$?
+    err=$(cat /tmp/vkd_cli_err.$$); rm -f /tmp/vkd_cli_err.$$
+    if [ "$rc" = 2 ] && [ -z "$out" ] && [ "$(wc -l <<<"$err")" = 1 ]; then
+        echo "ok   $name: $err"; passed=$((passed + 1))
+    else
+        echo "FAIL $name: exit $rc, stdout '$out', stderr '$err'"; failed=$((failed + 1))
+    fi
+}
+
+check "top-level help" 0 "commands:" -- "$bin" --help
+check "no command" 2 "usage" -- "$bin"
+check "devices --help" 0 "usage: vkdistill devices" -- "$bin" devices --help
+check "validate --help" 0 "--device" -- "$bin" validate --help
+one_line_err "unknown command" "$bin" frobnicate
+one_line_err "unknown flag" "$bin" validate --frobnicate
+one_line_err "flag without value" "$bin" validate --device
+one_line_err "unknown family" "$bin" validate --family nosuch
+one_line_err "stray argument" "$bin" devices extra
+one_line_err "bool flag with value" "$bin" validate --all=yes
+
+if "$bin" devices >/dev/null 2>&1; then
+    check "devices lists a device" 0 "^0 " -- "$bin" devices
+    check "unknown device" 1 "matches no Vulkan device" -- "$bin" validate --device nosuchgpu
+    check "validate eltwise" 0 "passed, 0 failed" -- "$bin" validate --family eltwise
+else
+    echo "skip device checks: no Vulkan device"
+fi
+check "no driver: one sentence" 1 "no Vulkan driver could be loaded" -- \
+    env VK_ICD_FILENAMES=/nonexistent.json VK_DRIVER_FILES=/nonexistent.json "$bin" devices
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
