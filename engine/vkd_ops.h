@@ -36,8 +36,11 @@ int vkd_maxpool2x2(struct vkd_graph *g, const char *name, int x);
 /* linear.c: y (N, OUT) = x (N, IN: any shape with N rows) w^T (OUT, IN) + b (OUT) or -1. */
 int vkd_linear(struct vkd_graph *g, const char *name, int x, int w, int b);
 
-/* loss.c: mean softmax cross-entropy of logits (N, K) against labels (N, u32). Returns the loss
- * (a scalar); *correct, if not NULL, gets a scalar tensor counting top-1 hits. */
-int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels, int *correct);
+/* loss.c: mean softmax cross-entropy of logits (N, K: any tensor with N rows) against labels
+ * (N, u32), as F.cross_entropy. Returns the loss (a scalar OUTPUT); *top1 / *top5, if not NULL,
+ * get scalar OUTPUTs counting the rows whose label ranks first / in the first five (ties: the
+ * first index wins, as torch.topk). A label >= K makes the loss NaN. */
+int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels, int *top1,
+                   int *top5);
 
 #endif /* VKD_OPS_H */
