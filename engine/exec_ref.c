@@ -80,17 +80,29 @@ double *vkd_ref_g(struct vkd_ref *e, int t)
     return gi < 0 ? NULL : e->data[gi];
 }
 
-static void run_list(struct vkd_ref *e, int list)
+static void run_list_phase(struct vkd_ref *e, int list, int phase)
 {
     const struct vkd_call *calls;
     int n = vkd_graph_list(e->g, list, &calls);
     for (int i = 0; i < n; i++) {
         const struct vkd_node *node = vkd_graph_node(e->g, calls[i].node);
+        if (node->phase != phase)
+            continue;
         if (calls[i].pass == 0)
             node->op->ref_fwd(e, node);
         else
             node->op->ref_bwd(e, node);
     }
+}
+
+static void run_list(struct vkd_ref *e, int list)
+{
+    run_list_phase(e, list, 0);
+}
+
+void vkd_ref_forward_phase(struct vkd_ref *e, int phase)
+{
+    run_list_phase(e, 0, phase);
 }
 
 void vkd_ref_forward(struct vkd_ref *e)

@@ -19,6 +19,8 @@
 
 struct vkd_rec {
     struct vkd_vk *e;
+    VkCommandBuffer cb;      /* the phase's command buffer being recorded */
+    int timed;               /* write timestamps around dispatches (phase 0 with timestamps) */
     int dry;                 /* counting pass: no Vulkan calls */
     uint32_t n_dispatch;     /* dispatches recorded so far */
     uint32_t n_bindings;     /* storage-buffer descriptors used so far */
@@ -34,7 +36,7 @@ struct vkd_vk {
     VkDeviceSize *byte_off;   /* per root tensor: offset in its buffer */
     VkDescriptorPool pool;
     VkQueryPool queries;
-    VkCommandBuffer cb;
+    VkCommandBuffer cb[VKD_MAX_PHASES]; /* one per phase that has nodes; phase 0 always */
     VkFence fence;
     uint32_t n_dispatch;
     const char **pass_names;  /* per dispatch: kernel stem (timestamps on) */
@@ -243,33 +245,35 @@ void vkd_rec_dispatch(struct vkd_rec *r, enum vkd_kernel_id k, const struct vkd_
     }
     vkUpdateDescriptorSets(e->ctx->dev, n_views, w, 0, NULL);
 
-    if (e->timestamps) {
+    VkCommandBuffer cb = r->cb;
+    if (r->timed) {
         e->pass_names[index] = d->stem;
-        vkCmdWriteTimestamp(e->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, e->queries, 2 * index);
+        vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, e->queries, 2 * index);
     }
-    vkCmdBindPipeline(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt->pipeline);
-    vkCmdBindDescriptorSets(e->cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt->layout, 0, 1, &set, 0,
-                            NULL);
+    vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt->pipeline);
+    vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, rt->layout, 0, 1, &set, 0, NULL);
     if (push_size)
-        vkCmdPushConstants(e->cb, rt->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
-    vkCmdDispatch(e->cb, gx, gy, gz);
-    barrier(e->cb);
-    if (e->timestamps)
-        vkCmdWriteTimestamp(e->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, e->queries,
-                            2 * index + 1);
+        vkCmdPushConstants(cb, rt->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
+    vkCmdDispatch(cb, gx, gy, gz);
+    barrier(cb);
+    if (r->timed)
+        vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, e->queries, 2 * index + 1);
 }
 
 /* ---- recording ----------------------------------------------------------------------------------- */
 
-static void record_lists(struct vkd_rec *r, unsigned program)
+/* Phase 0 records the lists selected by `program`; other phases their forward nodes only. */
+static void record_lists(struct vkd_rec *r, unsigned program, int phase)
 {
     for (int list = 0; list < 3; list++) {
-        if (!(program & (1u << list)))
+        if (phase == 0 ? !(program & (1u << list)) : list != 0)
             continue;
         const struct vkd_call *calls;
         int n = vkd_graph_list(r->e->g, list, &calls);
         for (int i = 0; i < n; i++) {
             const struct vkd_node *node = vkd_graph_node(r->e->g, calls[i].node);
+            if (node->phase != phase)
+                continue;
             if (calls[i].pass == 0)
                 node->op->vk_fwd(r, node);
             else
@@ -278,17 +282,62 @@ static void record_lists(struct vkd_rec *r, unsigned program)
     }
 }
 
+static enum vkd_status record_phase(struct vkd_vk *e, unsigned program, int phase,
+                                    uint32_t expect_dispatch)
+{
+    VkCommandBufferAllocateInfo ai = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = e->ctx->cmd_pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    VkResult vr = vkAllocateCommandBuffers(e->ctx->dev, &ai, &e->cb[phase]);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkAllocateCommandBuffers", vr);
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    vr = vkBeginCommandBuffer(e->cb[phase], &bi);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkBeginCommandBuffer", vr);
+    /* Host writes (inputs, step parameters) before the submit are visible to the shaders by the
+     * submit's own guarantee; results must be made visible to host reads at the end. */
+    struct vkd_rec rec = {.e = e, .cb = e->cb[phase], .timed = phase == 0 && e->timestamps};
+    if (rec.timed)
+        vkCmdResetQueryPool(e->cb[phase], e->queries, 0, 2 * e->n_dispatch);
+    record_lists(&rec, program, phase);
+    if (rec.status != VKD_OK)
+        return rec.status;
+    VKD_ASSERT(rec.n_dispatch == expect_dispatch); /* ops must record deterministically */
+    VkMemoryBarrier mb = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+        .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
+    };
+    vkCmdPipelineBarrier(e->cb[phase], VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb,
+                         0, NULL, 0, NULL);
+    vr = vkEndCommandBuffer(e->cb[phase]);
+    if (vr != VK_SUCCESS)
+        return vkd_vk_fail(e->ctx, "vkEndCommandBuffer", vr);
+    return VKD_OK;
+}
+
 static enum vkd_status record(struct vkd_vk *e, unsigned program)
 {
-    struct vkd_rec dry = {.e = e, .dry = 1};
-    record_lists(&dry, program);
-    e->n_dispatch = dry.n_dispatch;
+    /* Dry passes: dispatches per phase, bindings overall, so the pools are sized exactly. */
+    uint32_t per_phase[VKD_MAX_PHASES] = {0}, n_sets = 0, n_bindings = 0;
+    for (int p = 0; p < VKD_MAX_PHASES; p++) {
+        struct vkd_rec dry = {.e = e, .dry = 1};
+        record_lists(&dry, program, p);
+        per_phase[p] = dry.n_dispatch;
+        n_sets += dry.n_dispatch;
+        n_bindings += dry.n_bindings;
+    }
+    e->n_dispatch = per_phase[0];
 
-    VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                               dry.n_bindings ? dry.n_bindings : 1};
+    VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, n_bindings ? n_bindings : 1};
     VkDescriptorPoolCreateInfo pi = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-        .maxSets = dry.n_dispatch ? dry.n_dispatch : 1,
+        .maxSets = n_sets ? n_sets : 1,
         .poolSizeCount = 1,
         .pPoolSizes = &ps,
     };
@@ -311,40 +360,13 @@ static enum vkd_status record(struct vkd_vk *e, unsigned program)
     } else {
         e->timestamps = 0;
     }
-
-    VkCommandBufferAllocateInfo ai = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-        .commandPool = e->ctx->cmd_pool,
-        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-        .commandBufferCount = 1,
-    };
-    vr = vkAllocateCommandBuffers(e->ctx->dev, &ai, &e->cb);
-    if (vr != VK_SUCCESS)
-        return vkd_vk_fail(e->ctx, "vkAllocateCommandBuffers", vr);
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    vr = vkBeginCommandBuffer(e->cb, &bi);
-    if (vr != VK_SUCCESS)
-        return vkd_vk_fail(e->ctx, "vkBeginCommandBuffer", vr);
-    /* Host writes (inputs, step parameters) before the submit are visible to the shaders by the
-     * submit's own guarantee; results must be made visible to host reads at the end. */
-    if (e->timestamps)
-        vkCmdResetQueryPool(e->cb, e->queries, 0, 2 * e->n_dispatch);
-    struct vkd_rec rec = {.e = e};
-    record_lists(&rec, program);
-    if (rec.status != VKD_OK)
-        return rec.status;
-    VKD_ASSERT(rec.n_dispatch == dry.n_dispatch); /* ops must record deterministically */
-    VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_HOST_READ_BIT | VK_ACCESS_TRANSFER_READ_BIT,
-    };
-    vkCmdPipelineBarrier(e->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &mb,
-                         0, NULL, 0, NULL);
-    vr = vkEndCommandBuffer(e->cb);
-    if (vr != VK_SUCCESS)
-        return vkd_vk_fail(e->ctx, "vkEndCommandBuffer", vr);
+    for (int p = 0; p < VKD_MAX_PHASES; p++) {
+        if (p > 0 && per_phase[p] == 0)
+            continue;
+        enum vkd_status s = record_phase(e, program, p, per_phase[p]);
+        if (s != VKD_OK)
+            return s;
+    }
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     vr = vkCreateFence(e->ctx->dev, &fi, NULL, &e->fence);
     if (vr != VK_SUCCESS)
@@ -391,8 +413,9 @@ void vkd_vk_destroy(struct vkd_vk *e)
     vkQueueWaitIdle(e->ctx->queue);
     if (e->fence)
         vkDestroyFence(dev, e->fence, NULL);
-    if (e->cb)
-        vkFreeCommandBuffers(dev, e->ctx->cmd_pool, 1, &e->cb);
+    for (int p = 0; p < VKD_MAX_PHASES; p++)
+        if (e->cb[p])
+            vkFreeCommandBuffers(dev, e->ctx->cmd_pool, 1, &e->cb[p]);
     if (e->queries)
         vkDestroyQueryPool(dev, e->queries, NULL);
     if (e->pool)
@@ -409,10 +432,16 @@ void vkd_vk_destroy(struct vkd_vk *e)
 
 enum vkd_status vkd_vk_run(struct vkd_vk *e)
 {
+    return vkd_vk_run_phase(e, 0);
+}
+
+enum vkd_status vkd_vk_run_phase(struct vkd_vk *e, int phase)
+{
+    VKD_ASSERT(phase >= 0 && phase < VKD_MAX_PHASES && e->cb[phase]);
     VkSubmitInfo si = {
         .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
         .commandBufferCount = 1,
-        .pCommandBuffers = &e->cb,
+        .pCommandBuffers = &e->cb[phase],
     };
     VkResult r = vkResetFences(e->ctx->dev, 1, &e->fence);
     if (r == VK_SUCCESS)
@@ -422,7 +451,7 @@ enum vkd_status vkd_vk_run(struct vkd_vk *e)
     if (r != VK_SUCCESS)
         return vkd_vk_fail(e->ctx, "submitting the recorded step", r);
     e->n_submit++;
-    if (e->timestamps) {
+    if (e->timestamps && phase == 0) {
         uint64_t *ts = malloc(sizeof(uint64_t) * 2 * e->n_dispatch);
         if (!ts)
             return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");

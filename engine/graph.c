@@ -35,6 +35,7 @@ struct vkd_graph {
     int n_seeds, cap_seeds;
     int step_params;
     int next_slot;
+    int phase;
     int finalized;
     char error[256];
 };
@@ -188,6 +189,7 @@ int vkd_graph_add_node(struct vkd_graph *g, const struct vkd_op *op, const char 
     struct vkd_node *n = &g->nodes[g->n_nodes];
     memset(n, 0, sizeof(*n));
     n->op = op;
+    n->phase = g->phase;
     snprintf(n->name, sizeof(n->name), "%s", name ? name : op->name);
     for (int i = 0; i < n_in; i++) {
         VKD_ASSERT(in[i] < g->n_t);
@@ -204,6 +206,12 @@ int vkd_graph_add_node(struct vkd_graph *g, const struct vkd_op *op, const char 
     GROW(g->list[0], g->cap_list[0], g->n_list[0] + 1);
     g->list[0][g->n_list[0]++] = (struct vkd_call){g->n_nodes, 0};
     return g->n_nodes++;
+}
+
+void vkd_graph_set_phase(struct vkd_graph *g, int phase)
+{
+    VKD_ASSERT(phase >= 0 && phase < VKD_MAX_PHASES && !g->finalized);
+    g->phase = phase;
 }
 
 const struct vkd_node *vkd_graph_node(const struct vkd_graph *g, int i)
@@ -235,7 +243,10 @@ static int aux_node(struct vkd_graph *g, const struct vkd_op *op, const char *na
                     int list)
 {
     g->finalized = 0; /* vkd_graph_add_node asserts on it; we are inside finalize */
+    int saved_phase = g->phase;
+    g->phase = 0; /* seeds and the update belong to the training step */
     int node = vkd_graph_add_node(g, op, name, in, n_in, out, n_out, attr, attr_size);
+    g->phase = saved_phase;
     g->finalized = 1;
     g->n_list[0]--; /* not a forward node */
     push_call(g, list, node, 0);
@@ -277,6 +288,8 @@ static void propagate(struct vkd_graph *g)
     for (int i = 0; i < g->n_list[0]; i++) {
         const struct vkd_node *n = &g->nodes[g->list[0][i].node];
         int any = 0;
+        if (n->phase != 0)
+            continue; /* other phases are forward only: their outputs need no gradients */
         for (int j = 0; j < n->n_in; j++)
             any |= n->in[j] >= 0 && g->t[n->in[j]].requires_grad;
         for (int j = 0; j < n->n_out; j++)
@@ -356,6 +369,8 @@ static int derive_backward(struct vkd_graph *g)
     int n_fwd = g->n_list[0];
     for (int k = n_fwd - 1; k >= 0; k--) {
         int ni = g->list[0][k].node;
+        if (g->nodes[ni].phase != 0)
+            continue;
         /* Does any differentiable output carry a gradient that was written? */
         int any_out = 0, any_in = 0;
         const struct vkd_node *n = &g->nodes[ni];

@@ -123,6 +123,7 @@ struct vkd_op;
 struct vkd_node {
     const struct vkd_op *op;
     char name[VKD_NAME_LEN];
+    int phase; /* vkd_graph_set_phase; backward exists for phase 0 only */
     int in[VKD_NODE_IO], n_in;
     int out[VKD_NODE_IO], n_out;
     uint8_t acc[VKD_NODE_IO];

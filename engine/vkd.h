@@ -159,6 +159,16 @@ void vkd_graph_seed(struct vkd_graph *g, int t, int seed_input);
 enum vkd_status vkd_graph_finalize(struct vkd_graph *g, int sgd);
 const char *vkd_graph_error(const struct vkd_graph *g);
 
+/*
+ * Phases: one graph can hold several programs over the same tensors, e.g. the training step
+ * (phase 0) and an evaluation forward pass (phase 1) that reads the same parameters and running
+ * statistics. Nodes join the phase current when they are added (0 by default). Backward and the
+ * update derive from phase 0 only; other phases are forward only. The Vulkan executor records
+ * one command buffer per phase.
+ */
+#define VKD_MAX_PHASES 4
+void vkd_graph_set_phase(struct vkd_graph *g, int phase);
+
 /* Counts of nodes in each list, for logs and tests. */
 int vkd_graph_node_count(const struct vkd_graph *g, int list /* 0 fwd, 1 bwd, 2 update */);
 
@@ -168,7 +178,8 @@ struct vkd_ref;
 struct vkd_ref *vkd_ref_create(const struct vkd_graph *g); /* every tensor zeroed; NULL on OOM */
 void vkd_ref_destroy(struct vkd_ref *e);
 double *vkd_ref_data(struct vkd_ref *e, int t); /* numel(t) doubles; labels hold integers */
-void vkd_ref_forward(struct vkd_ref *e);
+void vkd_ref_forward(struct vkd_ref *e); /* phase 0 */
+void vkd_ref_forward_phase(struct vkd_ref *e, int phase);
 void vkd_ref_backward(struct vkd_ref *e);
 void vkd_ref_update(struct vkd_ref *e);
 void vkd_ref_step(struct vkd_ref *e); /* forward, backward, update */
@@ -188,8 +199,11 @@ struct vkd_vk;
 enum vkd_status vkd_vk_create(struct vkd_context *ctx, const struct vkd_graph *g,
                               const struct vkd_vk_desc *desc, struct vkd_vk **out);
 void vkd_vk_destroy(struct vkd_vk *e);
-/* Submits the recorded command buffer and waits. The same buffer every time: never re-recorded. */
+/* Submits the recorded command buffer of phase 0 and waits. The same buffer every time: never
+ * re-recorded. */
 enum vkd_status vkd_vk_run(struct vkd_vk *e);
+/* The same for another phase's (forward-only) command buffer. */
+enum vkd_status vkd_vk_run_phase(struct vkd_vk *e, int phase);
 /* Host <-> tensor copies, converting to and from the tensor's dtype (f32 or u32). */
 enum vkd_status vkd_vk_write(struct vkd_vk *e, int t, const double *src);
 enum vkd_status vkd_vk_read(struct vkd_vk *e, int t, double *dst);
