@@ -9,12 +9,13 @@
 #include "vkd_check.h"
 #include "vkd_rng.h"
 
-enum init_kind { INIT_UNIFORM, INIT_LABELS };
+enum init_kind { INIT_UNIFORM, INIT_LABELS, INIT_VALUES };
 
 struct init {
     enum init_kind kind;
     double lo, hi, gap;
     uint32_t classes;
+    double *values; /* INIT_VALUES: owned copy */
 };
 
 struct vkd_check {
@@ -47,6 +48,8 @@ void vkd_check_destroy(struct vkd_check *c)
     if (!c)
         return;
     vkd_graph_destroy(c->g);
+    for (int i = 0; i < c->cap; i++)
+        free(c->init[i].values);
     free(c->init);
     free(c->k);
     free(c);
@@ -67,7 +70,7 @@ static void reserve(struct vkd_check *c)
     c->k = realloc(c->k, sizeof(*c->k) * (size_t)n);
     VKD_ASSERT(c->init && c->k);
     for (int i = c->cap; i < n; i++) {
-        c->init[i] = (struct init){INIT_UNIFORM, -1, 1, 0, 0};
+        c->init[i] = (struct init){INIT_UNIFORM, -1, 1, 0, 0, NULL};
         c->k[i] = 1;
     }
     c->cap = n;
@@ -76,7 +79,18 @@ static void reserve(struct vkd_check *c)
 void vkd_check_uniform_gap(struct vkd_check *c, int t, double lo, double hi, double gap)
 {
     reserve(c);
-    c->init[t] = (struct init){INIT_UNIFORM, lo, hi, gap, 0};
+    c->init[t] = (struct init){INIT_UNIFORM, lo, hi, gap, 0, NULL};
+}
+
+void vkd_check_values(struct vkd_check *c, int t, const double *values)
+{
+    reserve(c);
+    size_t n = vkd_tensor_numel(vkd_graph_tensor_at(c->g, t));
+    double *v = malloc(n * sizeof(double));
+    VKD_ASSERT(v);
+    memcpy(v, values, n * sizeof(double));
+    free(c->init[t].values);
+    c->init[t] = (struct init){INIT_VALUES, 0, 0, 0, 0, v};
 }
 
 void vkd_check_uniform(struct vkd_check *c, int t, double lo, double hi)
@@ -87,7 +101,7 @@ void vkd_check_uniform(struct vkd_check *c, int t, double lo, double hi)
 void vkd_check_labels(struct vkd_check *c, int t, uint32_t classes)
 {
     reserve(c);
-    c->init[t] = (struct init){INIT_LABELS, 0, 0, 0, classes};
+    c->init[t] = (struct init){INIT_LABELS, 0, 0, 0, classes, NULL};
 }
 
 void vkd_check_k(struct vkd_check *c, int t, double k)
@@ -141,6 +155,10 @@ static int is_source(const struct vkd_tensor *t)
 static void fill_source(const struct init *in, struct vkd_rng *rng, double *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (in->kind == INIT_VALUES) {
+            x[i] = in->values[i];
+            continue;
+        }
         if (in->kind == INIT_LABELS) {
             x[i] = vkd_rng_below(rng, in->classes);
             continue;

@@ -37,6 +37,8 @@ void vkd_check_uniform(struct vkd_check *c, int t, double lo, double hi);
 /* Uniform in [lo, hi] with |x| >= gap: keeps finite differences off a kink (relu at 0). */
 void vkd_check_uniform_gap(struct vkd_check *c, int t, double lo, double hi, double gap);
 void vkd_check_labels(struct vkd_check *c, int t, uint32_t classes);
+/* Exact contents (numel(t) values, copied). */
+void vkd_check_values(struct vkd_check *c, int t, const double *values);
 /* Reduction length behind tensor t (forward output or gradient); default 1. */
 void vkd_check_k(struct vkd_check *c, int t, double k);
 /* Gives output t a random upstream gradient (an INPUT seed), so backward runs: L = sum(t*seed). */

@@ -43,4 +43,10 @@ int vkd_linear(struct vkd_graph *g, const char *name, int x, int w, int b);
 int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels, int *top1,
                    int *top5);
 
+/* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
+ * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
+ * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */
+int vkd_augment(struct vkd_graph *g, const char *name, const int *data, int n_data, int params,
+                const struct vkd_augment_params *p);
+
 #endif /* VKD_OPS_H */

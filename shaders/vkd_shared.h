@@ -50,5 +50,6 @@ typedef float vkd_f32;
 #include "linear.h"
 #include "loss.h"
 #include "optim.h"
+#include "augment.h"
 
 #endif /* VKD_SHARED_H */
