@@ -8,7 +8,8 @@
 //   top1 = rank < 1, top5 = rank < 5              (K < 5: every row is a top-5 hit)
 // The rank follows torch.argmax / torch.topk, which return the first index among equal values:
 // a tied label counts as a hit only when no tied class precedes it.
-// A label y >= K is never read: its row gets loss NaN (so the host's NaN guard stops the run)
+// A label equal to VKD_CE_IGNORE makes the row count for nothing (loss 0, weight 0).
+// Any other label y >= K is never read: its row gets loss NaN (so the host's NaN guard stops the run)
 // and no hits.
 // Bindings: 0 logits (rows*classes), 1 labels (rows, u32), 2 per-row results
 // (rows*VKD_CE_ROW, layout in shaders/loss.h).
@@ -114,7 +115,9 @@ void main()
         rank = s_r[0];
         uint o = row * VKD_CE_ROW;
         // The NaN is stored as bits: float arithmetic need not preserve NaN on every device.
-        rows[o + VKD_CE_ROW_LOSS] = valid ? loss : uintBitsToFloat(0x7fc00000u);
+        bool ignored = y == VKD_CE_IGNORE;
+        rows[o + VKD_CE_ROW_LOSS] = valid ? loss : ignored ? 0.0 : uintBitsToFloat(0x7fc00000u);
+        rows[o + VKD_CE_ROW_COUNTED] = ignored ? 0.0 : 1.0;
         rows[o + VKD_CE_ROW_TOP1] = valid && rank < 1u ? 1.0 : 0.0;
         rows[o + VKD_CE_ROW_TOP5] = valid && rank < 5u ? 1.0 : 0.0;
         rows[o + VKD_CE_ROW_MAX] = m;

@@ -9,7 +9,9 @@
  *   - ties: torch.argmax / topk pick the first of equal logits;
  *   - a confident, correct row (logits 20, -20): loss = log1p(e^-40) ~ 4.2e-18, far below fp32's
  *     resolution of log(1 + e^-40), and its gradient +-e^-40 / (1 + e^-40), to full precision;
- *   - labels out of range (K and 2^32 - 1): loss NaN, no hits, NaN gradient for that row only.
+ *   - labels out of range (K and 2^31): loss NaN, no hits, NaN gradient for that row only;
+ *   - ignored rows (VKD_CE_IGNORE, PyTorch's ignore_index): the mean is over the others, their
+ *     gradient is 0, they count no hits.
  */
 #include <math.h>
 #include <stdio.h>
@@ -175,24 +177,44 @@ static void check_confident(struct vkd_context *ctx)
     expect("logits [20, -20], label 0: top-1", r.top1, 1, 0);
 }
 
-/* Labels K and 2^32 - 1 with K = 3: never read out of bounds; loss NaN; row 0 unaffected. */
+/* Labels K and 2^31 with K = 3: never read out of bounds; loss NaN; row 0 unaffected. */
 static void check_bad_label(struct vkd_context *ctx)
 {
-    double z[3 * 3] = {0.5, 2, -1, 1, 2, 3, 0, 0, 0}, labels[3] = {1, 3, 4294967295.0};
+    double z[3 * 3] = {0.5, 2, -1, 1, 2, 3, 0, 0, 0}, labels[3] = {1, 3, 2147483648.0};
     struct result r;
     if (run(ctx, 3, 3, z, labels, &r)) {
         failures++;
         return;
     }
-    expect("labels 3 and 2^32-1 of K = 3: loss NaN", r.loss, NAN, 0);
-    expect("labels 3 and 2^32-1 of K = 3: top-1 counts row 0 only", r.top1, 1, 0);
-    expect("labels 3 and 2^32-1 of K = 3: top-5 counts row 0 only", r.top5, 1, 0);
+    expect("labels 3 and 2^31 of K = 3: loss NaN", r.loss, NAN, 0);
+    expect("labels 3 and 2^31 of K = 3: top-1 counts row 0 only", r.top1, 1, 0);
+    expect("labels 3 and 2^31 of K = 3: top-5 counts row 0 only", r.top5, 1, 0);
     double s = exp(0.5) + exp(2) + exp(-1);
     expect("labels out of range: row 0 dz1 = (p1 - 1)/3", r.dz[1], (exp(2) / s - 1) / 3, 1e-6);
     int nan_rows = 1;
     for (int i = 3; i < 9; i++)
         nan_rows &= isnan(r.dz[i]) != 0;
     expect("labels out of range: their rows' dz are NaN (1 = yes)", nan_rows, 1, 0);
+}
+
+/* Rows 1 and 2 ignored: the loss and gradient are row 0's alone (mean over one row). */
+static void check_ignore(struct vkd_context *ctx)
+{
+    double z[3 * 3] = {0.5, 2, -1, 1, 2, 3, 0, 0, 0},
+           labels[3] = {1, VKD_CE_IGNORE, VKD_CE_IGNORE};
+    struct result r;
+    if (run(ctx, 3, 3, z, labels, &r)) {
+        failures++;
+        return;
+    }
+    double s = exp(0.5) + exp(2) + exp(-1);
+    expect("ignored rows: loss = row 0's", r.loss, log(s) - 2, 1e-6);
+    expect("ignored rows: top-1 counts row 0 only", r.top1, 1, 0);
+    expect("ignored rows: row 0 dz1 = p1 - 1 (mean over 1 row)", r.dz[1], exp(2) / s - 1, 1e-6);
+    double zero = 0;
+    for (int i = 3; i < 9; i++)
+        zero += fabs(r.dz[i]);
+    expect("ignored rows: their gradient is 0", zero, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -203,6 +225,7 @@ int main(int argc, char **argv)
         check_ties(ctx);
         check_confident(ctx);
         check_bad_label(ctx);
+        check_ignore(ctx);
         if (ctx)
             failures += vkd_test_context_done(ctx);
     }

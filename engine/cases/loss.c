@@ -3,8 +3,8 @@
  * batches, K from 1 (degenerate: loss 0, gradient 0) and 2 to 1000, primes and sizes that are
  * no multiple of the 128-wide row workgroup, logits in [-30, 30] (the stable log-sum-exp), a
  * 4-D logits tensor, the loss weight read from a step-parameter slot, logits that feed a second
- * node (the backward adds into their gradient: node.acc), and more rows than one dimension of
- * a dispatch grid holds.
+ * node (the backward adds into their gradient: node.acc), ignored rows (VKD_CE_IGNORE), and
+ * more rows than one dimension of a dispatch grid holds.
  *
  * Reduction lengths (vkd_check_k) behind each compared tensor, before the exp term below:
  *   per-row results: K   (loss_n and s - 1 are K-term sums; max and hit flags are exact)
@@ -23,6 +23,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "vkd_cases.h"
 #include "vkd_ops.h"
@@ -31,6 +32,7 @@ enum seed_mode {
     LOSS_UNIT,   /* vkd_graph_loss(g, loss, -1): d total / d loss = 1 */
     LOSS_SLOT,   /* the loss weight 0.37 from a step-parameter slot */
     LOSS_FANOUT, /* logits also feed relu (seeded): the CE backward accumulates */
+    LOSS_IGNORE, /* every third label is VKD_CE_IGNORE (a partial evaluation batch) */
 };
 
 /* The reduction length of a K-term softmax sum over logits in [-r, r] (see the top). */
@@ -42,7 +44,7 @@ static double k_exp(int k, int r)
 /* a: n c h w (K = c*h*w), logit half-range, seed_mode */
 static struct vkd_check *ce_case(const int *a)
 {
-    static const char *const mode_name[] = {"", " w0.37", " acc"};
+    static const char *const mode_name[] = {"", " w0.37", " acc", " ignore"};
     char shape[64];
     int n = a[0], k = a[1] * a[2] * a[3];
     snprintf(shape, sizeof(shape), "%dx%dx%dx%d +-%d%s", a[0], a[1], a[2], a[3], a[4],
@@ -57,6 +59,14 @@ static struct vkd_check *ce_case(const int *a)
     /* The gap keeps relu's finite differences off its kink (fan-out case). */
     vkd_check_uniform_gap(c, x, -a[4], a[4], 1e-3);
     vkd_check_labels(c, y, (uint32_t)k);
+    if (a[5] == LOSS_IGNORE) {
+        double *lab = malloc(sizeof(double) * (size_t)n);
+        for (int i = 0; lab && i < n; i++)
+            lab[i] = i % 3 == 1 ? VKD_CE_IGNORE : (double)((i * 7) % k);
+        if (lab)
+            vkd_check_values(c, y, lab);
+        free(lab);
+    }
     int top1, top5;
     int loss = vkd_softmax_ce(g, "ce", x, y, &top1, &top5);
     if (a[5] == LOSS_SLOT) {
@@ -90,6 +100,7 @@ static const struct vkd_case cases[] = {
     {"n13 k131", 0, ce_case, {13, 131, 1, 1, 8, LOSS_UNIT}},
     {"n3 c5 h2 w3", 0, ce_case, {3, 5, 2, 3, 3, LOSS_UNIT}},
     {"n5 k257 acc", 1, ce_case, {5, 257, 1, 1, 2, LOSS_FANOUT}},
+    {"n10 k10 ignore", 1, ce_case, {10, 10, 1, 1, 4, LOSS_IGNORE}},
     /* more rows than a grid dimension holds (65535 on many devices): the folded grid */
     {"n70001 k3", 0, ce_case, {70001, 3, 1, 1, 4, LOSS_UNIT}},
 };
