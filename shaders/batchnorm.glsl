@@ -18,7 +18,8 @@ float bn_chunk_count(uint k, uint chunk, uint m)
 // Chan et al.'s pairwise merge of two (count, mean, M2) summaries into the first. Exact in exact
 // arithmetic and stable in floating point: the correction term only involves the difference of
 // the two means, never a large sum of squares minus a large square. Counts are exact in fp32
-// (the builder keeps m below 2^24).
+// below 2^24 values per channel; beyond, their relative rounding (2^-24) is far below the
+// rounding of the summaries themselves.
 void bn_chan_merge(inout float na, inout float ma, inout float m2a, float nb, float mb, float m2b)
 {
     float n = na + nb;

@@ -42,7 +42,9 @@ void main()
     s_mean[tid] = mean;
     s_m2[tid] = m2;
     barrier();
-    for (uint len = WG; len > 1;) {
+    // Only the first min(chunks, WG) slots hold summaries: the tree starts there (a uniform
+    // bound, so every workgroup of every channel still merges in the same order).
+    for (uint len = min(pc.p.chunks, WG); len > 1;) {
         uint half_len = (len + 1) / 2;
         if (tid < len - half_len) {
             float na = s_n[tid], ma = s_mean[tid], m2a = s_m2[tid];

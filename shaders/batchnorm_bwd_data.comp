@@ -43,7 +43,8 @@ void main()
         s_dy[tid] = a;
         s_dyx[tid] = b;
         barrier();
-        for (uint len = WG; len > 1;) {
+        // Only the first min(chunks, WG) slots hold sums: the tree starts there.
+        for (uint len = min(pc.p.chunks, WG); len > 1;) {
             uint half_len = (len + 1) / 2;
             if (tid < len - half_len) {
                 s_dy[tid] += s_dy[tid + half_len];
