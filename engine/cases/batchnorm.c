@@ -159,6 +159,7 @@ static const struct vkd_case cases[] = {
     {"5x3x29x31 train", 0, bn_case, {5, 3, 29, 31, 1, 0}},
     {"8x16x32x32 train", 0, bn_case, {8, 16, 32, 32, 1, 0}},
     {"4x64x8x8 train", 0, bn_case, {4, 64, 8, 8, 1, 0}},
+    {"32x16x32x32 train", 0, bn_case, {32, 16, 32, 32, 1, 0}},
     {"3x5x7x7 train frozen", 1, bn_case, {3, 5, 7, 7, 1, 1}},
     /* eval: batch 1 and m = 1 are fine here */
     {"1x1x1x1 eval", 0, bn_case, {1, 1, 1, 1, 0, 0}},

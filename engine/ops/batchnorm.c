@@ -290,8 +290,7 @@ static const struct vkd_op op_batchnorm2d = {
     .vk_bwd = bn_vk_bwd,
 };
 
-/* ---- builder ----------------------------------------------------------------------------------
- */
+/* ---- builder --------------------------------------------------------------------------------- */
 
 static void check_channel_tensor(const struct vkd_graph *g, int t, int c)
 {
@@ -344,8 +343,9 @@ int vkd_batchnorm2d(struct vkd_graph *g, const char *name, int x, int gamma, int
         snprintf(nm, sizeof(nm), "%.*s.invstd", VKD_NAME_LEN - 10, name);
         out[n_out++] = vkd_graph_act(g, nm, c, 1, 1, 1);
     }
-    /* Eval needs chunk sums only for dgamma/dbeta; decided now, since an unused scratch tensor
-     * would never be written. */
+    /* Eval needs chunk sums only for dgamma/dbeta. Decided from requires_grad as the graph
+     * stands now, so a frozen teacher's node carries no scratch (backward asserts if gamma or
+     * beta gets a gradient later). */
     if (training || vkd_graph_tensor_at(g, gamma)->requires_grad ||
         vkd_graph_tensor_at(g, beta)->requires_grad) {
         snprintf(nm, sizeof(nm), "%.*s.partials", VKD_NAME_LEN - 12, name);
