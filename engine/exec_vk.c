@@ -513,6 +513,29 @@ static enum vkd_status transfer(struct vkd_vk *e, int t, const double *in_d, con
     return s;
 }
 
+enum vkd_status vkd_vk_write_raw(struct vkd_vk *e, int t, const void *src, size_t bytes)
+{
+    const struct vkd_tensor *tt = vkd_graph_tensor_at(e->g, t);
+    VKD_ASSERT(bytes <= vkd_tensor_numel(tt) * 4);
+    struct vkd_view v = view_of(e, t);
+    const struct vkd_buffer *b = &e->bufs[e->buf_of[root_of(e->g, t)]];
+    if (b->map) {
+        memcpy((char *)b->map + v.off, src, bytes);
+        return VKD_OK;
+    }
+    /* whole words only: a staging copy moves 4-byte multiples */
+    size_t words = (bytes + 3) / 4;
+    if (words * 4 == bytes)
+        return vkd_buffer_upload(e->ctx, (struct vkd_view){v.buf, v.off, bytes}, src);
+    uint32_t *tmp = calloc(words, 4);
+    if (!tmp)
+        return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    memcpy(tmp, src, bytes);
+    enum vkd_status s = vkd_buffer_upload(e->ctx, (struct vkd_view){v.buf, v.off, words * 4}, tmp);
+    free(tmp);
+    return s;
+}
+
 enum vkd_status vkd_vk_write(struct vkd_vk *e, int t, const double *src)
 {
     return transfer(e, t, src, NULL, NULL, NULL);

@@ -209,6 +209,9 @@ enum vkd_status vkd_vk_write(struct vkd_vk *e, int t, const double *src);
 enum vkd_status vkd_vk_read(struct vkd_vk *e, int t, double *dst);
 enum vkd_status vkd_vk_write_f32(struct vkd_vk *e, int t, const float *src);
 enum vkd_status vkd_vk_read_f32(struct vkd_vk *e, int t, float *dst);
+/* Raw 32-bit words, no conversion: bytes <= 4 * numel(t); the rest of t is left as it was.
+ * For packed data (uint8 images in u32 tensors) and per-step u32 inputs. */
+enum vkd_status vkd_vk_write_raw(struct vkd_vk *e, int t, const void *src, size_t bytes);
 /* How many times the step was recorded (1 after create, forever) and submitted. */
 uint64_t vkd_vk_record_count(const struct vkd_vk *e);
 uint64_t vkd_vk_submit_count(const struct vkd_vk *e);

@@ -19,13 +19,23 @@ struct mb {
     int fail;
 };
 
-static int add_param(struct mb *b, const char *key, int n, int c, int h, int w,
+/* A weight named param_prefix + key, of PyTorch rank ndim, shaped (n, c, h, w). */
+static int add_param(struct mb *b, const char *key, int ndim, int n, int c, int h, int w,
                      enum init_kind init, double arg)
 {
     char name[VKD_NAME_LEN];
-    snprintf(name, sizeof(name), "%s%s", b->m->prefix, key);
-    int t = b->o->frozen ? vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, n, c, h, w)
+    snprintf(name, sizeof(name), "%s%s", b->m->param_prefix, key);
+    int t;
+    if (b->o->share) {
+        t = vkd_graph_find(b->g, name);
+        if (t < 0) {
+            b->fail = 1;
+            return 0;
+        }
+    } else {
+        t = b->o->frozen ? vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, n, c, h, w)
                          : vkd_graph_param(b->g, name, n, c, h, w);
+    }
     struct model_param *p =
         realloc(b->m->params, sizeof(*p) * (size_t)(b->m->n_params + 1));
     if (!p) {
@@ -33,7 +43,7 @@ static int add_param(struct mb *b, const char *key, int n, int c, int h, int w,
         return t;
     }
     b->m->params = p;
-    p[b->m->n_params++] = (struct model_param){t, init, arg};
+    p[b->m->n_params++] = (struct model_param){t, init, arg, ndim};
     b->m->n_weights += (uint64_t)n * c * h * w;
     return t;
 }
@@ -62,9 +72,10 @@ static int conv(struct mb *b, const char *module, int x, int cout, int k, int st
     const struct vkd_tensor *t = vkd_graph_tensor_at(b->g, x);
     int cin = t->c;
     char kb[96], name[VKD_NAME_LEN];
-    int w = add_param(b, key(kb, sizeof(kb), module, "weight"), cout, cin / groups, k, k,
+    int w = add_param(b, key(kb, sizeof(kb), module, "weight"), 4, cout, cin / groups, k, k,
                       INIT_KAIMING_FAN_OUT, 0);
-    int bt = bias ? add_param(b, key(kb, sizeof(kb), module, "bias"), cout, 1, 1, 1, INIT_ZERO, 0)
+    int bt = bias ? add_param(b, key(kb, sizeof(kb), module, "bias"), 1, cout, 1, 1, 1,
+                              INIT_ZERO, 0)
                   : -1;
     snprintf(name, sizeof(name), "%s%s", b->m->prefix, module);
     int y = vkd_conv2d(b->g, name, x, w, bt, stride, pad, groups);
@@ -78,12 +89,20 @@ static int bn(struct mb *b, const char *module, int x)
 {
     int c = vkd_graph_tensor_at(b->g, x)->c;
     char kb[96], name[VKD_NAME_LEN];
-    int gamma = add_param(b, key(kb, sizeof(kb), module, "weight"), c, 1, 1, 1, INIT_ONE, 0);
-    int beta = add_param(b, key(kb, sizeof(kb), module, "bias"), c, 1, 1, 1, INIT_ZERO, 0);
-    snprintf(name, sizeof(name), "%s%s.running_mean", b->m->prefix, module);
-    int rm = vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, c, 1, 1, 1);
-    snprintf(name, sizeof(name), "%s%s.running_var", b->m->prefix, module);
-    int rv = vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, c, 1, 1, 1);
+    int gamma = add_param(b, key(kb, sizeof(kb), module, "weight"), 1, c, 1, 1, 1, INIT_ONE, 0);
+    int beta = add_param(b, key(kb, sizeof(kb), module, "bias"), 1, c, 1, 1, 1, INIT_ZERO, 0);
+    int stats[2];
+    static const char *const leaf[2] = {"running_mean", "running_var"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(name, sizeof(name), "%s%s.%s", b->m->param_prefix, module, leaf[i]);
+        stats[i] = b->o->share ? vkd_graph_find(b->g, name)
+                               : vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, c, 1, 1, 1);
+        if (stats[i] < 0) {
+            b->fail = 1;
+            return x;
+        }
+    }
+    int rm = stats[0], rv = stats[1];
     if (b->m->n_bn < MODEL_MAX_BN)
         snprintf(b->m->bn[b->m->n_bn++], sizeof(b->m->bn[0]), "%s", module);
     else
@@ -115,9 +134,9 @@ static void head(struct mb *b, int x, const char *module, enum init_kind winit, 
     int p = vkd_global_avgpool(b->g, name, x);
     tap(b, "pool", p);
     int c = vkd_graph_tensor_at(b->g, x)->c, k = b->o->classes;
-    int w = add_param(b, key(kb, sizeof(kb), module, "weight"), k, c, 1, 1, winit,
+    int w = add_param(b, key(kb, sizeof(kb), module, "weight"), 2, k, c, 1, 1, winit,
                       winit == INIT_TORCH_LINEAR ? c : warg);
-    int bias = add_param(b, key(kb, sizeof(kb), module, "bias"), k, 1, 1, 1, binit, c);
+    int bias = add_param(b, key(kb, sizeof(kb), module, "bias"), 1, k, 1, 1, 1, binit, c);
     snprintf(name, sizeof(name), "%s%s", b->m->prefix, module);
     b->m->logits = vkd_linear(b->g, name, p, w, bias);
     b->m->macs += (uint64_t)c * k;
@@ -370,9 +389,12 @@ int model_build(struct vkd_graph *g, const char *arch, const struct model_opts *
     }
     snprintf(m->arch, sizeof(m->arch), "%s", arch);
     m->prefix = o->prefix ? o->prefix : "";
+    m->param_prefix = o->param_prefix ? o->param_prefix : m->prefix;
     char name[VKD_NAME_LEN];
     snprintf(name, sizeof(name), "%sinput", m->prefix);
-    m->input = vkd_graph_input(g, name, VKD_F32, o->batch, o->in_c, o->in_hw, o->in_hw);
+    m->input = o->has_input
+                   ? o->input
+                   : vkd_graph_input(g, name, VKD_F32, o->batch, o->in_c, o->in_hw, o->in_hw);
     struct mb b = {g, m, o, o->in_hw, 0};
     static const int narrow[4] = {16, 16, 32, 64}, wide[4] = {32, 64, 128, 256};
     switch (a->family) {
@@ -382,7 +404,9 @@ int model_build(struct vkd_graph *g, const char *arch, const struct model_opts *
     case MOBILENET: build_mobilenetv2(&b, a->a, 0.5); break;
     }
     if (b.fail) {
-        snprintf(err, errlen, "model %s: out of memory or too many taps/BN layers", arch);
+        snprintf(err, errlen, "model %s: %s", arch,
+                 o->share ? "a weight to share was not found (internal error)"
+                          : "out of memory or too many taps/BN layers");
         model_free(m);
         return -1;
     }

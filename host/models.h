@@ -34,6 +34,7 @@ struct model_param {
     int tensor;
     enum init_kind init;
     double arg; /* fan_in for INIT_TORCH_LINEAR, std for INIT_NORMAL */
+    int ndim;   /* PyTorch's: 4 conv weight, 2 linear weight, 1 bias and BN vectors */
 };
 
 #define MODEL_MAX_TAPS 24
@@ -46,7 +47,8 @@ struct model_tap {
 
 struct model {
     char arch[32];
-    const char *prefix;  /* graph names are prefix + state_dict key ("" or "teacher/") */
+    const char *prefix;       /* node and activation names: prefix + module name */
+    const char *param_prefix; /* weight names: param_prefix + state_dict key */
     int input, logits;
     struct model_param *params; /* every PARAM or frozen (STATE) weight with its init */
     int n_params;
@@ -64,7 +66,13 @@ struct model_opts {
     int classes;
     int training;         /* BatchNorm from batch statistics (else running statistics) */
     int frozen;           /* weights as STATE: no gradients, not updated (a teacher) */
-    const char *prefix;   /* NULL: "" */
+    const char *prefix;   /* names of the nodes and activations it adds; NULL: "" */
+    const char *param_prefix; /* names of its weights and BN statistics; NULL: prefix */
+    int share;            /* weights and statistics already exist (another phase's copy of the
+                           * same model): find them by name instead of creating them */
+    int input;            /* the input tensor (e.g. an augmentation op's output); <= 0 with
+                           * has_input 0: an INPUT tensor is created */
+    int has_input;
 };
 
 /* Builds arch into g (input tensor included). Returns 0, or -1 with a sentence in err (unknown
