@@ -1,0 +1,588 @@
+/*
+ * trainer.c - the training loop (see trainer.h).
+ *
+ * One graph, two phases over the same weights: phase 0 is the training step (augmentation
+ * shader -> model in training mode -> cross-entropy -> backward -> SGD), phase 1 the evaluation
+ * forward (the test images normalised -> the same model with BatchNorm from running statistics
+ * -> cross-entropy and top-1/top-5 counts). Both are recorded once. Per step the host writes
+ * 5 words per image (index, crop offsets, flip, label) and the step parameters, submits, and
+ * reads three scalars; it never touches pixels.
+ *
+ * Choices, written down:
+ *   - Every epoch is a fresh permutation of the training set, drawn from an RNG seeded by
+ *     (seed, epoch), so a resumed run draws exactly what the uninterrupted run drew.
+ *   - The last partial training batch of an epoch is dropped (the graph's batch size is fixed;
+ *     RepDistiller keeps it): floor(N / batch) steps per epoch.
+ *   - Evaluation sees every test image exactly once; the last partial batch is padded with
+ *     ignored rows (VKD_CE_IGNORE), which count for nothing.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "models.h"
+#include "train_log.h"
+#include "trainer.h"
+#include "vkd_ops.h"
+#include "vkd_rng.h"
+
+void train_opts_default(struct train_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->model = "resnet20";
+    o->out = "runs/train";
+    o->epochs = 240;
+    o->batch = 64;
+    o->eval_batch = 256;
+    o->eval_every = 1;
+    o->lr = 0.05;
+    o->momentum = 0.9;
+    o->weight_decay = 5e-4;
+    o->lr_factor = 0.1;
+    o->schedule = LR_MULTISTEP;
+    o->pad = 4;
+    o->flip = 1;
+    o->seed = 1;
+    o->progress = -1;
+}
+
+double train_lr_at(const struct train_opts *o, uint64_t step, uint64_t steps_per_epoch)
+{
+    double epoch = (double)step / (double)steps_per_epoch; /* fractional */
+    double lr = o->lr;
+    if (o->warmup_epochs > 0 && epoch < o->warmup_epochs)
+        return o->lr * (double)(step + 1) / ((double)o->warmup_epochs * steps_per_epoch);
+    if (o->schedule == LR_COSINE) {
+        double t = (epoch - o->warmup_epochs) / (double)(o->epochs - o->warmup_epochs);
+        return 0.5 * o->lr * (1 + cos(3.14159265358979323846 * (t < 1 ? t : 1)));
+    }
+    int whole = (int)(step / steps_per_epoch);
+    if (o->n_milestones) {
+        for (int i = 0; i < o->n_milestones; i++)
+            if (whole >= o->milestones[i])
+                lr *= o->lr_factor;
+    } else {
+        /* 150, 180, 210 of 240 epochs: 62.5%, 75%, 87.5% */
+        static const int eighths[3] = {5, 6, 7};
+        for (int i = 0; i < 3; i++)
+            if (whole >= (o->epochs * eighths[i] + 7) / 8)
+                lr *= o->lr_factor;
+    }
+    return lr;
+}
+
+struct session {
+    const struct train_opts *o;
+    struct vkd_context *ctx;
+    struct dataset train, test;
+    struct vkd_graph *g;
+    struct model m, em;
+    int data_tr[VKD_AUGMENT_CHUNKS], n_tr, data_te[VKD_AUGMENT_CHUNKS], n_te;
+    int prm_tr, lab_tr, prm_te, lab_te;
+    int loss, top1, eloss, etop1, etop5;
+    int batch, eval_batch;
+    struct vkd_vk *vk;
+    uint32_t *prm, *lab; /* per-run host inputs (max of both batch sizes) */
+    uint64_t steps_per_epoch;
+    float mean[3], std[3];
+    struct ckpt_meta meta;
+    struct train_log log;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Per-channel normalisation: RepDistiller's CIFAR-100 values, the CIFAR-10 training set's,
+ * otherwise measured on the training set. */
+static void normalisation(struct session *s)
+{
+    static const float c100[2][3] = {{0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}};
+    static const float c10[2][3] = {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+    const struct dataset *d = &s->train;
+    if (d->format == DATA_CIFAR100 || d->format == DATA_CIFAR10) {
+        const float(*k)[3] = d->format == DATA_CIFAR100 ? c100 : c10;
+        memcpy(s->mean, k[0], sizeof(s->mean));
+        memcpy(s->std, k[1], sizeof(s->std));
+        return;
+    }
+    size_t plane = (size_t)d->h * d->w;
+    for (uint32_t c = 0; c < d->c && c < 3; c++) {
+        double sum = 0, sq = 0;
+        for (uint32_t i = 0; i < d->n; i++) {
+            const uint8_t *p = d->pixels + ((size_t)i * d->c + c) * plane;
+            for (size_t j = 0; j < plane; j++)
+                sum += p[j], sq += (double)p[j] * p[j];
+        }
+        double cnt = (double)d->n * plane, m = sum / cnt / 255.0;
+        double var = sq / cnt / (255.0 * 255.0) - m * m;
+        s->mean[c] = (float)m;
+        s->std[c] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
+    }
+    for (uint32_t c = d->c; c < 3; c++)
+        s->mean[c] = s->mean[0], s->std[c] = s->std[0];
+}
+
+/* The data set's images as up to VKD_AUGMENT_CHUNKS u32 STATE tensors, each within
+ * maxStorageBufferRange. */
+static int data_tensors(struct session *s, const struct dataset *d, const char *name, int *ids,
+                        int *n_ids, uint32_t *per_chunk)
+{
+    size_t image = (size_t)d->c * d->h * d->w;
+    uint64_t range = vkd_context_device(s->ctx)->max_storage_range;
+    uint64_t per = range / image;
+    if (per > d->n)
+        per = d->n;
+    int n = (int)((d->n + per - 1) / per);
+    if (n > VKD_AUGMENT_CHUNKS) {
+        fprintf(stderr,
+                "vkdistill train: the %s set (%.0f MiB) does not fit in %d storage buffers of "
+                "%.0f MiB on this device; use --limit-train/--limit-test\n",
+                name, (double)d->n * image / (1 << 20), VKD_AUGMENT_CHUNKS,
+                (double)range / (1 << 20));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char tn[32];
+        snprintf(tn, sizeof(tn), "data.%s.%d", name, i);
+        ids[i] = vkd_graph_tensor(s->g, tn, VKD_T_STATE, VKD_U32, (int)((per * image + 3) / 4),
+                                  1, 1, 1);
+    }
+    *n_ids = n;
+    *per_chunk = (uint32_t)per;
+    return 0;
+}
+
+static int build(struct session *s, char *err, size_t errlen)
+{
+    const struct dataset *tr = &s->train;
+    s->g = vkd_graph_create();
+    if (!s->g) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    uint32_t per_tr, per_te;
+    if (data_tensors(s, tr, "train", s->data_tr, &s->n_tr, &per_tr) < 0 ||
+        data_tensors(s, &s->test, "test", s->data_te, &s->n_te, &per_te) < 0)
+        return -2; /* already explained */
+    struct vkd_augment_params ap = {
+        .n = (uint32_t)s->batch, .c = tr->c, .h = tr->h, .w = tr->w, .oh = tr->h, .ow = tr->w,
+        .pad = (uint32_t)s->o->pad, .per_chunk = per_tr, .images = tr->n};
+    for (int c = 0; c < 3; c++)
+        ap.mean[c] = s->mean[c], ap.inv_std[c] = 1.0f / s->std[c];
+
+    /* phase 0: the training step */
+    s->prm_tr = vkd_graph_input(s->g, "train.params", VKD_U32, s->batch, 4, 1, 1);
+    s->lab_tr = vkd_graph_input(s->g, "train.labels", VKD_U32, s->batch, 1, 1, 1);
+    int x = vkd_augment(s->g, "train.augment", s->data_tr, s->n_tr, s->prm_tr, &ap);
+    struct model_opts mo = {.batch = s->batch, .in_c = (int)tr->c, .in_hw = (int)tr->h,
+                            .classes = (int)tr->classes, .training = 1, .input = x,
+                            .has_input = 1};
+    if (model_build(s->g, s->o->model, &mo, &s->m, err, errlen) < 0)
+        return -1;
+    s->loss = vkd_softmax_ce(s->g, "ce", s->m.logits, s->lab_tr, &s->top1, NULL);
+    vkd_graph_loss(s->g, s->loss, -1);
+
+    /* phase 1: evaluation, the same weights */
+    vkd_graph_set_phase(s->g, 1);
+    s->prm_te = vkd_graph_input(s->g, "test.params", VKD_U32, s->eval_batch, 4, 1, 1);
+    s->lab_te = vkd_graph_input(s->g, "test.labels", VKD_U32, s->eval_batch, 1, 1, 1);
+    ap.n = (uint32_t)s->eval_batch, ap.pad = 0, ap.per_chunk = per_te, ap.images = s->test.n;
+    int xe = vkd_augment(s->g, "test.normalise", s->data_te, s->n_te, s->prm_te, &ap);
+    struct model_opts eo = mo;
+    eo.batch = s->eval_batch, eo.training = 0, eo.input = xe, eo.prefix = "eval/",
+    eo.param_prefix = "", eo.share = 1;
+    if (model_build(s->g, s->o->model, &eo, &s->em, err, errlen) < 0)
+        return -1;
+    s->eloss = vkd_softmax_ce(s->g, "eval/ce", s->em.logits, s->lab_te, &s->etop1, &s->etop5);
+    if (vkd_graph_finalize(s->g, 1) != VKD_OK) {
+        snprintf(err, errlen, "internal error building the graph: %s", vkd_graph_error(s->g));
+        return -1;
+    }
+    return 0;
+}
+
+/* Uploads one data set's images into its chunks (packed bytes). */
+static enum vkd_status upload_data(struct session *s, const struct dataset *d, const int *ids,
+                                   int n)
+{
+    size_t image = (size_t)d->c * d->h * d->w;
+    size_t per = vkd_tensor_numel(vkd_graph_tensor_at(s->g, ids[0])) * 4 / image;
+    for (int i = 0; i < n; i++) {
+        size_t first = (size_t)i * per, count = d->n - first < per ? d->n - first : per;
+        enum vkd_status st = vkd_vk_write_raw(s->vk, ids[i], d->pixels + first * image,
+                                              count * image);
+        if (st != VKD_OK)
+            return st;
+    }
+    return VKD_OK;
+}
+
+/* Initial weights as the PyTorch definitions make them, from the seeded RNG; running
+ * statistics mean 0, variance 1. */
+static enum vkd_status init_weights(struct session *s)
+{
+    struct vkd_rng rng = {s->o->seed * 0x9e3779b97f4a7c15ull + 12345};
+    enum vkd_status st = VKD_OK;
+    for (int i = 0; i < s->m.n_params && st == VKD_OK; i++) {
+        const struct model_param *p = &s->m.params[i];
+        const struct vkd_tensor *t = vkd_graph_tensor_at(s->g, p->tensor);
+        size_t n = vkd_tensor_numel(t);
+        float *v = malloc(n * sizeof(float));
+        if (!v)
+            return VKD_ERR_OUT_OF_MEMORY;
+        double sd = sqrt(2.0 / (double)(t->n * t->h * t->w)), bound = 1.0 / sqrt(p->arg);
+        for (size_t j = 0; j < n; j++) {
+            switch (p->init) {
+            case INIT_KAIMING_FAN_OUT: v[j] = (float)(sd * vkd_rng_normal(&rng)); break;
+            case INIT_ONE: v[j] = 1.0f; break;
+            case INIT_ZERO: v[j] = 0.0f; break;
+            case INIT_TORCH_LINEAR: v[j] = (float)(bound * (2 * vkd_rng_uniform(&rng) - 1)); break;
+            case INIT_NORMAL: v[j] = (float)(p->arg * vkd_rng_normal(&rng)); break;
+            }
+        }
+        st = vkd_vk_write_f32(s->vk, p->tensor, v);
+        free(v);
+    }
+    for (int i = 0; i < s->m.n_bn && st == VKD_OK; i++) {
+        char name[VKD_NAME_LEN];
+        snprintf(name, sizeof(name), "%s.running_var", s->m.bn[i]);
+        int t = vkd_graph_find(s->g, name);
+        size_t n = vkd_tensor_numel(vkd_graph_tensor_at(s->g, t));
+        float *one = malloc(n * sizeof(float));
+        if (!one)
+            return VKD_ERR_OUT_OF_MEMORY;
+        for (size_t j = 0; j < n; j++)
+            one[j] = 1.0f;
+        st = vkd_vk_write_f32(s->vk, t, one);
+        free(one);
+    }
+    return st;
+}
+
+/* A permutation of 0..n-1 for this epoch (Fisher-Yates on the epoch's own RNG stream). */
+static void permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng)
+{
+    for (uint32_t i = 0; i < n; i++)
+        perm[i] = i;
+    for (uint32_t i = n - 1; i > 0; i--) {
+        uint32_t j = vkd_rng_below(rng, i + 1), t = perm[i];
+        perm[i] = perm[j], perm[j] = t;
+    }
+}
+
+static int fail_device(struct session *s, const char *what)
+{
+    fprintf(stderr, "vkdistill train: %s: %s\n", what, vkd_context_error(s->ctx));
+    return 1;
+}
+
+/* Evaluates the whole test set; loss is the mean over images, accuracies in percent. */
+static int evaluate(struct session *s, double *loss, double *top1, double *top5)
+{
+    double lsum = 0, h1 = 0, h5 = 0;
+    for (uint32_t first = 0; first < s->test.n; first += (uint32_t)s->eval_batch) {
+        uint32_t valid = s->test.n - first < (uint32_t)s->eval_batch ? s->test.n - first
+                                                                     : (uint32_t)s->eval_batch;
+        for (uint32_t i = 0; i < (uint32_t)s->eval_batch; i++) {
+            uint32_t idx = i < valid ? first + i : 0;
+            s->prm[4 * i] = idx, s->prm[4 * i + 1] = s->prm[4 * i + 2] = s->prm[4 * i + 3] = 0;
+            s->lab[i] = i < valid ? s->test.labels[idx] : VKD_CE_IGNORE;
+        }
+        double l, t1, t5;
+        if (vkd_vk_write_raw(s->vk, s->prm_te, s->prm, 16 * (size_t)s->eval_batch) != VKD_OK ||
+            vkd_vk_write_raw(s->vk, s->lab_te, s->lab, 4 * (size_t)s->eval_batch) != VKD_OK ||
+            vkd_vk_run_phase(s->vk, 1) != VKD_OK || vkd_vk_read(s->vk, s->eloss, &l) != VKD_OK ||
+            vkd_vk_read(s->vk, s->etop1, &t1) != VKD_OK ||
+            vkd_vk_read(s->vk, s->etop5, &t5) != VKD_OK)
+            return fail_device(s, "evaluation failed");
+        lsum += l * valid, h1 += t1, h5 += t5;
+    }
+    *loss = lsum / s->test.n;
+    *top1 = 100.0 * h1 / s->test.n;
+    *top5 = 100.0 * h5 / s->test.n;
+    return 0;
+}
+
+/* The run configuration as "key=value" lines (checkpoint metadata, and what --resume reads). */
+static void config_text(const struct train_opts *o, char *buf, size_t len)
+{
+    char ms[96] = "";
+    for (int i = 0, n = 0; i < o->n_milestones && n >= 0 && (size_t)n < sizeof(ms); i++)
+        n += snprintf(ms + n, sizeof(ms) - (size_t)n, "%s%d", i ? "," : "", o->milestones[i]);
+    snprintf(buf, len,
+             "model=%s\ndata=%s\nepochs=%d\nbatch=%d\neval_batch=%d\neval_every=%d\n"
+             "limit_train=%u\nlimit_test=%u\nlr=%.17g\nmomentum=%.17g\nweight_decay=%.17g\n"
+             "nesterov=%d\nschedule=%s\nmilestones=%s\nlr_factor=%.17g\nwarmup=%d\npad=%d\n"
+             "flip=%d\nseed=%llu",
+             o->model, o->data ? o->data : DATA_DEFAULT_DIR, o->epochs, o->batch, o->eval_batch,
+             o->eval_every, o->limit_train, o->limit_test, o->lr, o->momentum, o->weight_decay,
+             o->nesterov, o->schedule == LR_COSINE ? "cosine" : "multistep", ms, o->lr_factor,
+             o->warmup_epochs, o->pad, o->flip, (unsigned long long)o->seed);
+}
+
+/* The options of the run a checkpoint continues (strings point into `keep`). */
+static int config_read(const struct ckpt_meta *meta, struct train_opts *o, char keep[2][512])
+{
+    const char *v;
+#define GET(key) ((v = ckpt_config_get(meta, key)) != NULL)
+    if (!GET("model"))
+        return -1;
+    snprintf(keep[0], 512, "%s", v);
+    o->model = keep[0];
+    if (GET("data")) {
+        snprintf(keep[1], 512, "%s", v);
+        o->data = keep[1];
+    }
+    if (GET("epochs")) o->epochs = atoi(v);
+    if (GET("batch")) o->batch = atoi(v);
+    if (GET("eval_batch")) o->eval_batch = atoi(v);
+    if (GET("eval_every")) o->eval_every = atoi(v);
+    if (GET("limit_train")) o->limit_train = (uint32_t)strtoul(v, NULL, 10);
+    if (GET("limit_test")) o->limit_test = (uint32_t)strtoul(v, NULL, 10);
+    if (GET("lr")) o->lr = strtod(v, NULL);
+    if (GET("momentum")) o->momentum = strtod(v, NULL);
+    if (GET("weight_decay")) o->weight_decay = strtod(v, NULL);
+    if (GET("nesterov")) o->nesterov = atoi(v);
+    if (GET("schedule")) o->schedule = strcmp(v, "cosine") == 0 ? LR_COSINE : LR_MULTISTEP;
+    if (GET("lr_factor")) o->lr_factor = strtod(v, NULL);
+    if (GET("warmup")) o->warmup_epochs = atoi(v);
+    if (GET("pad")) o->pad = atoi(v);
+    if (GET("flip")) o->flip = atoi(v);
+    if (GET("seed")) o->seed = strtoull(v, NULL, 10);
+    o->n_milestones = 0;
+    if (GET("milestones"))
+        for (const char *p = v; *p && o->n_milestones < 8;) {
+            o->milestones[o->n_milestones++] = atoi(p);
+            p = strchr(p, ',');
+            if (!p)
+                break;
+            p++;
+        }
+#undef GET
+    return 0;
+}
+
+static int load_data(struct session *s, char *err, size_t errlen)
+{
+    const char *dir = s->o->data ? s->o->data : DATA_DEFAULT_DIR;
+    struct data_request tr = {dir, DATA_AUTO, 1, 32, s->o->limit_train};
+    struct data_request te = {dir, DATA_AUTO, 0, 32, s->o->limit_test};
+    if (data_load(&tr, &s->train, err, errlen) < 0 || data_load(&te, &s->test, err, errlen) < 0)
+        return -1;
+    if (s->train.h != s->train.w || s->test.h != s->train.h || s->test.c != s->train.c ||
+        s->test.classes != s->train.classes) {
+        snprintf(err, errlen, "%s: the training and test images differ in size, channels or "
+                 "classes (or are not square)", dir);
+        return -1;
+    }
+    if (s->train.n < (uint32_t)s->o->batch) {
+        snprintf(err, errlen, "%s: %u training images are fewer than one batch of %d", dir,
+                 s->train.n, s->o->batch);
+        return -1;
+    }
+    return 0;
+}
+
+static void session_free(struct session *s)
+{
+    vkd_vk_destroy(s->vk);
+    model_free(&s->m);
+    model_free(&s->em);
+    vkd_graph_destroy(s->g);
+    if (s->ctx) {
+        uint32_t msgs = vkd_context_validation_messages(s->ctx);
+        if (msgs)
+            fprintf(stderr, "vkdistill: the validation layer reported %u message(s)\n", msgs);
+        vkd_context_destroy(s->ctx);
+    }
+    data_free(&s->train);
+    data_free(&s->test);
+    free(s->prm);
+    free(s->lab);
+    train_log_close(&s->log);
+}
+
+/* One epoch of training steps; fills the epoch's training metrics. */
+static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoch_metrics *em)
+{
+    const struct train_opts *o = s->o;
+    struct vkd_rng rng = {o->seed ^ ((uint64_t)(epoch + 1) * 0xd1b54a32d192ed03ull)};
+    permutation(perm, s->train.n, &rng);
+    float sp[VKD_SP_COUNT] = {0};
+    double lsum = 0, hits = 0, t0 = now();
+    int B = s->batch;
+    for (uint64_t step = 0; step < s->steps_per_epoch; step++) {
+        for (int i = 0; i < B; i++) {
+            uint32_t idx = perm[step * (uint64_t)B + (uint64_t)i];
+            uint32_t span = 2 * (uint32_t)o->pad + 1;
+            s->prm[4 * i] = idx;
+            s->prm[4 * i + 1] = vkd_rng_below(&rng, span);
+            s->prm[4 * i + 2] = vkd_rng_below(&rng, span);
+            s->prm[4 * i + 3] = o->flip ? vkd_rng_below(&rng, 2) : 0;
+            s->lab[i] = s->train.labels[idx];
+        }
+        uint64_t global = (uint64_t)epoch * s->steps_per_epoch + step;
+        em->lr = train_lr_at(o, global, s->steps_per_epoch);
+        sp[VKD_SP_LR] = (float)em->lr;
+        sp[VKD_SP_MOMENTUM] = (float)o->momentum;
+        sp[VKD_SP_WEIGHT_DECAY] = (float)o->weight_decay;
+        sp[VKD_SP_NESTEROV] = o->nesterov ? 1.0f : 0.0f;
+        sp[VKD_SP_STEP] = (float)global;
+        double loss, top1;
+        if (vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
+            vkd_vk_write_raw(s->vk, s->lab_tr, s->lab, 4 * (size_t)B) != VKD_OK ||
+            vkd_vk_write_f32(s->vk, vkd_graph_step_params(s->g), sp) != VKD_OK ||
+            vkd_vk_run(s->vk) != VKD_OK || vkd_vk_read(s->vk, s->loss, &loss) != VKD_OK ||
+            vkd_vk_read(s->vk, s->top1, &top1) != VKD_OK)
+            return fail_device(s, "a training step failed");
+        if (!isfinite(loss)) {
+            train_log_end_progress(&s->log);
+            fprintf(stderr,
+                    "vkdistill train: training diverged in epoch %d, step %llu: the loss is %g "
+                    "(try a lower --lr); the last checkpoint is epoch %d\n",
+                    epoch + 1, (unsigned long long)step + 1, loss, epoch);
+            return 1;
+        }
+        lsum += loss, hits += top1;
+        double el = now() - t0;
+        train_log_progress(&s->log, epoch + 1, o->epochs, (int)step + 1,
+                           (int)s->steps_per_epoch, lsum / (double)(step + 1),
+                           100.0 * hits / ((double)(step + 1) * B),
+                           (double)(step + 1) * B / (el > 0 ? el : 1e-9),
+                           el / (double)(step + 1) * (double)(s->steps_per_epoch - step - 1));
+    }
+    em->epoch_s = now() - t0;
+    em->train_loss = lsum / (double)s->steps_per_epoch;
+    em->train_top1 = 100.0 * hits / ((double)s->steps_per_epoch * B);
+    em->images_per_s = (double)s->steps_per_epoch * B / em->epoch_s;
+    s->meta.step = (uint64_t)(epoch + 1) * s->steps_per_epoch;
+    return 0;
+}
+
+static int save_checkpoints(struct session *s, int improved)
+{
+    char path[4096], err[1024];
+    snprintf(path, sizeof(path), "%s/last.safetensors", s->o->out);
+    if (ckpt_save(path, s->vk, s->g, &s->m, &s->meta, 1, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill train: %s\n", err);
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/best.safetensors", s->o->out);
+    if (improved && ckpt_save(path, s->vk, s->g, &s->m, &s->meta, 0, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill train: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int train_run(const struct train_opts *oin)
+{
+    struct train_opts o = *oin;
+    struct session s = {0};
+    char err[1024], keep[2][512];
+    int start = 0, rc = 1;
+    s.o = &o;
+    if (o.resume) {
+        if (ckpt_read_meta(o.resume, &s.meta, err, sizeof(err)) < 0 ||
+            config_read(&s.meta, &o, keep) < 0) {
+            fprintf(stderr, "vkdistill train: %s\n",
+                    *err ? err : "the checkpoint has no run configuration");
+            return 1;
+        }
+        start = s.meta.epoch;
+    }
+    s.batch = o.batch;
+    if (load_data(&s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill train: %s\n", err);
+        goto out;
+    }
+    s.eval_batch = o.eval_batch < (int)s.test.n ? o.eval_batch : (int)s.test.n;
+    s.steps_per_epoch = s.train.n / (uint32_t)s.batch;
+    normalisation(&s);
+    struct vkd_context_desc cd = {o.device, o.validation, train_log_validation, NULL};
+    if (vkd_context_create(&cd, &s.ctx, err, sizeof(err)) != VKD_OK) {
+        fprintf(stderr, "vkdistill train: %s\n", err);
+        goto out;
+    }
+    int b = build(&s, err, sizeof(err));
+    if (b < 0) {
+        if (b == -1)
+            fprintf(stderr, "vkdistill train: %s\n", err);
+        goto out;
+    }
+    struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 0};
+    size_t most = (size_t)(s.batch > s.eval_batch ? s.batch : s.eval_batch);
+    s.prm = malloc(16 * most);
+    s.lab = malloc(4 * most);
+    uint32_t *perm = malloc(sizeof(uint32_t) * s.train.n);
+    if (!s.prm || !s.lab || !perm) {
+        free(perm);
+        fprintf(stderr, "vkdistill train: out of host memory\n");
+        goto out;
+    }
+    if (vkd_vk_create(s.ctx, s.g, &vd, &s.vk) != VKD_OK ||
+        upload_data(&s, &s.train, s.data_tr, s.n_tr) != VKD_OK ||
+        upload_data(&s, &s.test, s.data_te, s.n_te) != VKD_OK) {
+        free(perm);
+        fail_device(&s, "cannot set up the training step");
+        goto out;
+    }
+    if (o.resume) {
+        if (ckpt_load(o.resume, s.vk, s.g, &s.m, &s.meta, 1, err, sizeof(err)) < 0) {
+            free(perm);
+            fprintf(stderr, "vkdistill train: %s\n", err);
+            goto out;
+        }
+    } else if (init_weights(&s) != VKD_OK) {
+        free(perm);
+        fail_device(&s, "cannot initialise the weights");
+        goto out;
+    }
+    snprintf(s.meta.arch, sizeof(s.meta.arch), "%s", o.model);
+    s.meta.classes = (int)s.train.classes, s.meta.in_c = (int)s.train.c;
+    s.meta.in_hw = (int)s.train.h;
+    config_text(&o, s.meta.config, sizeof(s.meta.config));
+    if (train_log_open(&s.log, o.out, start, o.progress, err, sizeof(err)) < 0) {
+        free(perm);
+        fprintf(stderr, "vkdistill train: %s\n", err);
+        goto out;
+    }
+    train_log_header(&s.log, &o, vkd_context_device(s.ctx), &s.train, &s.test, s.m.n_weights,
+                     s.m.macs, (int)s.steps_per_epoch, start);
+    rc = 0;
+    for (int epoch = start; epoch < o.epochs && rc == 0; epoch++) {
+        struct epoch_metrics em = {.epoch = epoch + 1};
+        rc = train_epoch(&s, epoch, perm, &em);
+        if (rc)
+            break;
+        int improved = 0;
+        if ((epoch + 1) % o.eval_every == 0 || epoch + 1 == o.epochs) {
+            rc = evaluate(&s, &em.test_loss, &em.test_top1, &em.test_top5);
+            em.evaluated = 1;
+            improved = rc == 0 && (s.meta.best_epoch == 0 || em.test_top1 > s.meta.best_top1);
+            if (improved)
+                s.meta.best_top1 = em.test_top1, s.meta.best_epoch = epoch + 1;
+        }
+        s.meta.epoch = epoch + 1;
+        if (rc == 0)
+            rc = save_checkpoints(&s, improved);
+        if (rc == 0)
+            train_log_epoch(&s.log, &em);
+    }
+    free(perm);
+    if (rc == 0)
+        train_log_summary(&s.log, s.meta.best_top1, s.meta.best_epoch);
+out:
+    session_free(&s);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * trainer.h - the training loop behind `vkdistill train` (and, with a teacher and extra loss
+ * terms, `distill`): data resident on the GPU, augmentation in a shader, the whole step recorded
+ * once and replayed, evaluation as a second phase of the same graph sharing the weights,
+ * per-epoch metrics, atomic checkpoints and bit-identical resume.
+ */
+#ifndef VKD_TRAINER_H
+#define VKD_TRAINER_H
+
+#include <stdint.h>
+
+#include "data.h"
+
+enum lr_schedule { LR_MULTISTEP, LR_COSINE };
+
+struct train_opts {
+    const char *model;
+    const char *data;      /* directory; NULL: DATA_DEFAULT_DIR */
+    const char *device;
+    const char *out;       /* output directory */
+    const char *resume;    /* checkpoint to continue from, or NULL */
+    int epochs, batch, eval_batch, eval_every;
+    uint32_t limit_train, limit_test;
+    double lr, momentum, weight_decay, lr_factor;
+    int nesterov;
+    enum lr_schedule schedule;
+    int milestones[8], n_milestones; /* epochs; none given: 62.5%, 75%, 87.5% of epochs */
+    int warmup_epochs;               /* linear warm-up from 0 over this many epochs */
+    int pad, flip;                   /* augmentation: crop padding, horizontal flip */
+    uint64_t seed;
+    int validation;                  /* Khronos validation layer */
+    int progress;                    /* -1 auto (a terminal), 0 off, 1 on */
+};
+
+/* Fills the KD literature's recipe (RepDistiller): SGD momentum 0.9, weight decay 5e-4,
+ * lr 0.05 x0.1 at 62.5/75/87.5% of the epochs, batch 64, pad-4 crop + flip. */
+void train_opts_default(struct train_opts *o);
+
+/* Runs a whole training; returns the process exit code (0, or 1 after one printed sentence). */
+int train_run(const struct train_opts *o);
+
+/* The learning rate of global step `step` (0-based) of `steps_per_epoch` (exposed for tests). */
+double train_lr_at(const struct train_opts *o, uint64_t step, uint64_t steps_per_epoch);
+
+#endif
