@@ -146,6 +146,10 @@ int ckpt_save(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
 #undef META_INT
     snprintf(v, sizeof(v), "%.17g", meta->best_top1);
     st_writer_meta(w, "best_top1", v);
+    snprintf(v, sizeof(v), "%.9g,%.9g,%.9g", meta->mean[0], meta->mean[1], meta->mean[2]);
+    st_writer_meta(w, "normalise_mean", v);
+    snprintf(v, sizeof(v), "%.9g,%.9g,%.9g", meta->std[0], meta->std[1], meta->std[2]);
+    st_writer_meta(w, "normalise_std", v);
     st_writer_meta(w, "optimizer", mt >= 0 ? "sgd momentum" : "none");
     st_writer_meta(w, "config", meta->config);
     rc = st_write(w, path, err, errlen);
@@ -180,6 +184,13 @@ static int meta_from(const struct st_file *f, const char *path, struct ckpt_meta
     meta->best_epoch = (s = st_meta(f, "best_epoch")) ? atoi(s) : 0;
     meta->best_top1 = (s = st_meta(f, "best_top1")) ? strtod(s, NULL) : 0;
     snprintf(meta->config, sizeof(meta->config), "%s", (s = st_meta(f, "config")) ? s : "");
+    const char *mn = st_meta(f, "normalise_mean"), *sd = st_meta(f, "normalise_std");
+    if (!mn || !sd ||
+        sscanf(mn, "%f,%f,%f", &meta->mean[0], &meta->mean[1], &meta->mean[2]) != 3 ||
+        sscanf(sd, "%f,%f,%f", &meta->std[0], &meta->std[1], &meta->std[2]) != 3) {
+        snprintf(err, errlen, "%s: the metadata lacks the input normalisation", path);
+        return -1;
+    }
     if (meta->classes <= 0 || meta->in_c <= 0 || meta->in_hw <= 0) {
         snprintf(err, errlen, "%s: the metadata lacks classes, in_channels or input_size", path);
         return -1;

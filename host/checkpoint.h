@@ -28,6 +28,7 @@ struct ckpt_meta {
     uint64_t step;      /* optimizer steps taken */
     double best_top1;   /* best test top-1 so far (percent) and its epoch */
     int best_epoch;
+    float mean[3], std[3]; /* the input normalisation the weights were trained with */
     char config[2048];  /* the run configuration, "key=value" lines (train options) */
 };
 

@@ -102,6 +102,8 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv)
                 return bad(cmd, "unknown flag '%s'%s", name, "");
             return bad(cmd, "unexpected argument '%s'%s", a, "");
         }
+        if (cmd->seen)
+            cmd->seen[f - cmd->flags] = 1;
         if (f->type == CLI_BOOL) {
             if (eq)
                 return bad(cmd, "%s takes no value%s", f->name, "");

@@ -30,6 +30,7 @@ struct cli_command {
     const char *usage;   /* extra text after the flag list, or NULL */
     const struct cli_flag *flags;
     int n_flags;
+    int *seen; /* optional, n_flags entries: set to 1 for each flag given */
 };
 
 /* Parses argv (after the command name). Returns 0 on success, 1 when --help was printed (the

@@ -15,6 +15,9 @@ struct command {
 static const struct command commands[] = {
     {"devices", cmd_devices, "list the Vulkan devices"},
     {"validate", cmd_validate, "check every op pass of a device against the CPU reference"},
+    {"models", cmd_models, "list the model zoo: parameters, MACs, feature taps"},
+    {"train", cmd_train, "train a model on a data set"},
+    {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
 };
 
 static void usage(FILE *f)

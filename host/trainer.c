@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "gpu_data.h"
 #include "models.h"
 #include "train_log.h"
 #include "trainer.h"
@@ -83,9 +84,10 @@ struct session {
     struct dataset train, test;
     struct vkd_graph *g;
     struct model m, em;
-    int data_tr[VKD_AUGMENT_CHUNKS], n_tr, data_te[VKD_AUGMENT_CHUNKS], n_te;
-    int prm_tr, lab_tr, prm_te, lab_te;
-    int loss, top1, eloss, etop1, etop5;
+    struct gpu_data gtr, gte;
+    int prm_tr, lab_tr;
+    int loss, top1;
+    struct eval_head eval;
     int batch, eval_batch;
     struct vkd_vk *vk;
     uint32_t *prm, *lab; /* per-run host inputs (max of both batch sizes) */
@@ -102,88 +104,24 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Per-channel normalisation: RepDistiller's CIFAR-100 values, the CIFAR-10 training set's,
- * otherwise measured on the training set. */
-static void normalisation(struct session *s)
-{
-    static const float c100[2][3] = {{0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}};
-    static const float c10[2][3] = {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
-    const struct dataset *d = &s->train;
-    if (d->format == DATA_CIFAR100 || d->format == DATA_CIFAR10) {
-        const float(*k)[3] = d->format == DATA_CIFAR100 ? c100 : c10;
-        memcpy(s->mean, k[0], sizeof(s->mean));
-        memcpy(s->std, k[1], sizeof(s->std));
-        return;
-    }
-    size_t plane = (size_t)d->h * d->w;
-    for (uint32_t c = 0; c < d->c && c < 3; c++) {
-        double sum = 0, sq = 0;
-        for (uint32_t i = 0; i < d->n; i++) {
-            const uint8_t *p = d->pixels + ((size_t)i * d->c + c) * plane;
-            for (size_t j = 0; j < plane; j++)
-                sum += p[j], sq += (double)p[j] * p[j];
-        }
-        double cnt = (double)d->n * plane, m = sum / cnt / 255.0;
-        double var = sq / cnt / (255.0 * 255.0) - m * m;
-        s->mean[c] = (float)m;
-        s->std[c] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
-    }
-    for (uint32_t c = d->c; c < 3; c++)
-        s->mean[c] = s->mean[0], s->std[c] = s->std[0];
-}
-
-/* The data set's images as up to VKD_AUGMENT_CHUNKS u32 STATE tensors, each within
- * maxStorageBufferRange. */
-static int data_tensors(struct session *s, const struct dataset *d, const char *name, int *ids,
-                        int *n_ids, uint32_t *per_chunk)
-{
-    size_t image = (size_t)d->c * d->h * d->w;
-    uint64_t range = vkd_context_device(s->ctx)->max_storage_range;
-    uint64_t per = range / image;
-    if (per > d->n)
-        per = d->n;
-    int n = (int)((d->n + per - 1) / per);
-    if (n > VKD_AUGMENT_CHUNKS) {
-        fprintf(stderr,
-                "vkdistill train: the %s set (%.0f MiB) does not fit in %d storage buffers of "
-                "%.0f MiB on this device; use --limit-train/--limit-test\n",
-                name, (double)d->n * image / (1 << 20), VKD_AUGMENT_CHUNKS,
-                (double)range / (1 << 20));
-        return -1;
-    }
-    for (int i = 0; i < n; i++) {
-        char tn[32];
-        snprintf(tn, sizeof(tn), "data.%s.%d", name, i);
-        ids[i] = vkd_graph_tensor(s->g, tn, VKD_T_STATE, VKD_U32, (int)((per * image + 3) / 4),
-                                  1, 1, 1);
-    }
-    *n_ids = n;
-    *per_chunk = (uint32_t)per;
-    return 0;
-}
-
 static int build(struct session *s, char *err, size_t errlen)
 {
     const struct dataset *tr = &s->train;
+    const struct vkd_device_info *dev = vkd_context_device(s->ctx);
     s->g = vkd_graph_create();
     if (!s->g) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    uint32_t per_tr, per_te;
-    if (data_tensors(s, tr, "train", s->data_tr, &s->n_tr, &per_tr) < 0 ||
-        data_tensors(s, &s->test, "test", s->data_te, &s->n_te, &per_te) < 0)
-        return -2; /* already explained */
-    struct vkd_augment_params ap = {
-        .n = (uint32_t)s->batch, .c = tr->c, .h = tr->h, .w = tr->w, .oh = tr->h, .ow = tr->w,
-        .pad = (uint32_t)s->o->pad, .per_chunk = per_tr, .images = tr->n};
-    for (int c = 0; c < 3; c++)
-        ap.mean[c] = s->mean[c], ap.inv_std[c] = 1.0f / s->std[c];
+    if (gpu_data_plan(s->g, dev, tr, "train", &s->gtr, err, errlen) < 0 ||
+        gpu_data_plan(s->g, dev, &s->test, "test", &s->gte, err, errlen) < 0)
+        return -1;
 
     /* phase 0: the training step */
     s->prm_tr = vkd_graph_input(s->g, "train.params", VKD_U32, s->batch, 4, 1, 1);
     s->lab_tr = vkd_graph_input(s->g, "train.labels", VKD_U32, s->batch, 1, 1, 1);
-    int x = vkd_augment(s->g, "train.augment", s->data_tr, s->n_tr, s->prm_tr, &ap);
+    int x = gpu_data_batch(s->g, "train.augment", &s->gtr, s->prm_tr, s->batch, s->o->pad,
+                           s->mean, s->std);
     struct model_opts mo = {.batch = s->batch, .in_c = (int)tr->c, .in_hw = (int)tr->h,
                             .classes = (int)tr->classes, .training = 1, .input = x,
                             .has_input = 1};
@@ -193,38 +131,26 @@ static int build(struct session *s, char *err, size_t errlen)
     vkd_graph_loss(s->g, s->loss, -1);
 
     /* phase 1: evaluation, the same weights */
+    struct eval_head *h = &s->eval;
     vkd_graph_set_phase(s->g, 1);
-    s->prm_te = vkd_graph_input(s->g, "test.params", VKD_U32, s->eval_batch, 4, 1, 1);
-    s->lab_te = vkd_graph_input(s->g, "test.labels", VKD_U32, s->eval_batch, 1, 1, 1);
-    ap.n = (uint32_t)s->eval_batch, ap.pad = 0, ap.per_chunk = per_te, ap.images = s->test.n;
-    int xe = vkd_augment(s->g, "test.normalise", s->data_te, s->n_te, s->prm_te, &ap);
+    h->phase = 1;
+    h->batch = s->eval_batch;
+    h->params = vkd_graph_input(s->g, "test.params", VKD_U32, s->eval_batch, 4, 1, 1);
+    h->labels = vkd_graph_input(s->g, "test.labels", VKD_U32, s->eval_batch, 1, 1, 1);
+    int xe = gpu_data_batch(s->g, "test.normalise", &s->gte, h->params, s->eval_batch, 0,
+                            s->mean, s->std);
     struct model_opts eo = mo;
     eo.batch = s->eval_batch, eo.training = 0, eo.input = xe, eo.prefix = "eval/",
     eo.param_prefix = "", eo.share = 1;
     if (model_build(s->g, s->o->model, &eo, &s->em, err, errlen) < 0)
         return -1;
-    s->eloss = vkd_softmax_ce(s->g, "eval/ce", s->em.logits, s->lab_te, &s->etop1, &s->etop5);
+    h->logits = s->em.logits;
+    h->loss = vkd_softmax_ce(s->g, "eval/ce", s->em.logits, h->labels, &h->top1, &h->top5);
     if (vkd_graph_finalize(s->g, 1) != VKD_OK) {
         snprintf(err, errlen, "internal error building the graph: %s", vkd_graph_error(s->g));
         return -1;
     }
     return 0;
-}
-
-/* Uploads one data set's images into its chunks (packed bytes). */
-static enum vkd_status upload_data(struct session *s, const struct dataset *d, const int *ids,
-                                   int n)
-{
-    size_t image = (size_t)d->c * d->h * d->w;
-    size_t per = vkd_tensor_numel(vkd_graph_tensor_at(s->g, ids[0])) * 4 / image;
-    for (int i = 0; i < n; i++) {
-        size_t first = (size_t)i * per, count = d->n - first < per ? d->n - first : per;
-        enum vkd_status st = vkd_vk_write_raw(s->vk, ids[i], d->pixels + first * image,
-                                              count * image);
-        if (st != VKD_OK)
-            return st;
-    }
-    return VKD_OK;
 }
 
 /* Initial weights as the PyTorch definitions make them, from the seeded RNG; running
@@ -284,33 +210,6 @@ static int fail_device(struct session *s, const char *what)
 {
     fprintf(stderr, "vkdistill train: %s: %s\n", what, vkd_context_error(s->ctx));
     return 1;
-}
-
-/* Evaluates the whole test set; loss is the mean over images, accuracies in percent. */
-static int evaluate(struct session *s, double *loss, double *top1, double *top5)
-{
-    double lsum = 0, h1 = 0, h5 = 0;
-    for (uint32_t first = 0; first < s->test.n; first += (uint32_t)s->eval_batch) {
-        uint32_t valid = s->test.n - first < (uint32_t)s->eval_batch ? s->test.n - first
-                                                                     : (uint32_t)s->eval_batch;
-        for (uint32_t i = 0; i < (uint32_t)s->eval_batch; i++) {
-            uint32_t idx = i < valid ? first + i : 0;
-            s->prm[4 * i] = idx, s->prm[4 * i + 1] = s->prm[4 * i + 2] = s->prm[4 * i + 3] = 0;
-            s->lab[i] = i < valid ? s->test.labels[idx] : VKD_CE_IGNORE;
-        }
-        double l, t1, t5;
-        if (vkd_vk_write_raw(s->vk, s->prm_te, s->prm, 16 * (size_t)s->eval_batch) != VKD_OK ||
-            vkd_vk_write_raw(s->vk, s->lab_te, s->lab, 4 * (size_t)s->eval_batch) != VKD_OK ||
-            vkd_vk_run_phase(s->vk, 1) != VKD_OK || vkd_vk_read(s->vk, s->eloss, &l) != VKD_OK ||
-            vkd_vk_read(s->vk, s->etop1, &t1) != VKD_OK ||
-            vkd_vk_read(s->vk, s->etop5, &t5) != VKD_OK)
-            return fail_device(s, "evaluation failed");
-        lsum += l * valid, h1 += t1, h5 += t5;
-    }
-    *loss = lsum / s->test.n;
-    *top1 = 100.0 * h1 / s->test.n;
-    *top5 = 100.0 * h5 / s->test.n;
-    return 0;
 }
 
 /* The run configuration as "key=value" lines (checkpoint metadata, and what --resume reads). */
@@ -508,16 +407,14 @@ int train_run(const struct train_opts *oin)
     }
     s.eval_batch = o.eval_batch < (int)s.test.n ? o.eval_batch : (int)s.test.n;
     s.steps_per_epoch = s.train.n / (uint32_t)s.batch;
-    normalisation(&s);
+    gpu_data_normalisation(&s.train, s.mean, s.std);
     struct vkd_context_desc cd = {o.device, o.validation, train_log_validation, NULL};
     if (vkd_context_create(&cd, &s.ctx, err, sizeof(err)) != VKD_OK) {
         fprintf(stderr, "vkdistill train: %s\n", err);
         goto out;
     }
-    int b = build(&s, err, sizeof(err));
-    if (b < 0) {
-        if (b == -1)
-            fprintf(stderr, "vkdistill train: %s\n", err);
+    if (build(&s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill train: %s\n", err);
         goto out;
     }
     struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 0};
@@ -531,8 +428,8 @@ int train_run(const struct train_opts *oin)
         goto out;
     }
     if (vkd_vk_create(s.ctx, s.g, &vd, &s.vk) != VKD_OK ||
-        upload_data(&s, &s.train, s.data_tr, s.n_tr) != VKD_OK ||
-        upload_data(&s, &s.test, s.data_te, s.n_te) != VKD_OK) {
+        gpu_data_upload(s.vk, s.g, &s.gtr) != VKD_OK ||
+        gpu_data_upload(s.vk, s.g, &s.gte) != VKD_OK) {
         free(perm);
         fail_device(&s, "cannot set up the training step");
         goto out;
@@ -551,6 +448,8 @@ int train_run(const struct train_opts *oin)
     snprintf(s.meta.arch, sizeof(s.meta.arch), "%s", o.model);
     s.meta.classes = (int)s.train.classes, s.meta.in_c = (int)s.train.c;
     s.meta.in_hw = (int)s.train.h;
+    memcpy(s.meta.mean, s.mean, sizeof(s.mean));
+    memcpy(s.meta.std, s.std, sizeof(s.std));
     config_text(&o, s.meta.config, sizeof(s.meta.config));
     if (train_log_open(&s.log, o.out, start, o.progress, err, sizeof(err)) < 0) {
         free(perm);
@@ -567,7 +466,9 @@ int train_run(const struct train_opts *oin)
             break;
         int improved = 0;
         if ((epoch + 1) % o.eval_every == 0 || epoch + 1 == o.epochs) {
-            rc = evaluate(&s, &em.test_loss, &em.test_top1, &em.test_top5);
+            if (eval_dataset(s.vk, s.g, &s.eval, &s.test, &em.test_loss, &em.test_top1,
+                             &em.test_top5, NULL) != VKD_OK)
+                rc = fail_device(&s, "evaluation failed");
             em.evaluated = 1;
             improved = rc == 0 && (s.meta.best_epoch == 0 || em.test_top1 > s.meta.best_top1);
             if (improved)

@@ -1,0 +1,121 @@
+/*
+ * cmd_train.c - `vkdistill train`: flags -> train_opts -> train_run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "trainer.h"
+
+/* "150,180,210" -> increasing epochs within 1..epochs; -1 after a sentence. */
+static int parse_milestones(const char *text, struct train_opts *o)
+{
+    o->n_milestones = 0;
+    for (const char *p = text; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || o->n_milestones == 8 || v < 1 ||
+            v > o->epochs || (o->n_milestones && v <= o->milestones[o->n_milestones - 1])) {
+            fprintf(stderr,
+                    "vkdistill train: --milestones %s must be up to 8 increasing epochs in "
+                    "1..%d, comma-separated\n",
+                    text, o->epochs);
+            return -1;
+        }
+        o->milestones[o->n_milestones++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    struct train_opts o;
+    train_opts_default(&o);
+    const char *schedule = "multistep", *milestones = NULL;
+    int no_flip = 0, progress = 0, no_progress = 0, limit_train = 0, limit_test = 0, seed = 1;
+    const struct cli_flag flags[] = {
+        {"--model", CLI_STRING, &o.model, "NAME", "architecture (vkdistill models lists them)"},
+        {"--data", CLI_STRING, &o.data, "DIR",
+         "data set directory (IDX, CIFAR binary or class folders); default: Fashion-MNIST in "
+         DATA_DEFAULT_DIR},
+        {"--epochs", CLI_INT, &o.epochs, "N", "epochs (240)", 1, 100000},
+        {"--batch", CLI_INT, &o.batch, "N", "training batch size (64)", 2, 65536},
+        {"--eval-batch", CLI_INT, &o.eval_batch, "N", "evaluation batch size (256)", 1, 65536},
+        {"--eval-every", CLI_INT, &o.eval_every, "N", "evaluate every N epochs and at the end (1)",
+         1, 100000},
+        {"--limit-train", CLI_INT, &limit_train, "N", "use only the first N training images", 1,
+         2000000000},
+        {"--limit-test", CLI_INT, &limit_test, "N", "use only the first N test images", 1,
+         2000000000},
+        {"--lr", CLI_DOUBLE, &o.lr, "X", "learning rate (0.05)", 1e-12, 100},
+        {"--momentum", CLI_DOUBLE, &o.momentum, "X", "SGD momentum (0.9)", 0, 0.999999},
+        {"--weight-decay", CLI_DOUBLE, &o.weight_decay, "X", "L2 weight decay (5e-4)", 0, 1},
+        {"--nesterov", CLI_BOOL, &o.nesterov, NULL, "Nesterov momentum"},
+        {"--schedule", CLI_STRING, &schedule, "multistep|cosine", "learning-rate schedule"},
+        {"--milestones", CLI_STRING, &milestones, "E1,E2,..",
+         "multistep epochs (default: 62.5%, 75%, 87.5% of --epochs)"},
+        {"--lr-factor", CLI_DOUBLE, &o.lr_factor, "X", "multistep factor (0.1)", 1e-6, 1},
+        {"--warmup", CLI_INT, &o.warmup_epochs, "N", "linear warm-up epochs (0)", 0, 100000},
+        {"--pad", CLI_INT, &o.pad, "N", "zero padding before the random crop (4)", 0, 64},
+        {"--no-flip", CLI_BOOL, &no_flip, NULL, "no random horizontal flip"},
+        {"--seed", CLI_INT, &seed, "N", "seed of every random draw (1)", 0, 2147483647},
+        {"--device", CLI_STRING, &o.device, "INDEX|NAME", "Vulkan device (default: the best)"},
+        {"--out", CLI_STRING, &o.out, "DIR", "output directory (runs/train)"},
+        {"--resume", CLI_STRING, &o.resume, "CKPT",
+         "continue the run of CKPT (its last.safetensors) with its own configuration"},
+        {"--validation", CLI_BOOL, &o.validation, NULL, "Khronos validation layer on"},
+        {"--progress", CLI_BOOL, &progress, NULL, "progress bar even when not on a terminal"},
+        {"--no-progress", CLI_BOOL, &no_progress, NULL, "no progress bar"},
+    };
+    int seen[sizeof(flags) / sizeof(flags[0])] = {0};
+    const struct cli_command cmd = {
+        "train",
+        "Train a model on a data set: SGD with the KD literature's recipe, the whole step\n"
+        "recorded once and replayed on the GPU, evaluation every epoch, checkpoints (last and\n"
+        "best, safetensors with PyTorch state_dict names) and metrics.jsonl in --out.",
+        "A run resumed with --resume continues bit-identically (same device); only --device,\n"
+        "--out, --validation and the progress flags may be given with it.",
+        flags, (int)(sizeof(flags) / sizeof(flags[0])), seen};
+    int r = cli_parse(&cmd, argc, argv);
+    if (r)
+        return r > 0 ? 0 : 2;
+    o.validation |= cli_env_validation();
+    o.limit_train = (uint32_t)limit_train, o.limit_test = (uint32_t)limit_test;
+    o.seed = (uint64_t)seed;
+    o.flip = !no_flip;
+    o.progress = progress ? 1 : no_progress ? 0 : -1;
+    if (o.resume) {
+        static const char *const allowed[] = {"--resume", "--device", "--out", "--validation",
+                                              "--progress", "--no-progress"};
+        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+            int ok = !seen[i];
+            for (size_t j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)
+                ok |= strcmp(flags[i].name, allowed[j]) == 0;
+            if (!ok) {
+                fprintf(stderr,
+                        "vkdistill train: %s cannot be given with --resume: the run continues "
+                        "with its checkpoint's configuration\n",
+                        flags[i].name);
+                return 2;
+            }
+        }
+    }
+    if (strcmp(schedule, "cosine") == 0) {
+        o.schedule = LR_COSINE;
+    } else if (strcmp(schedule, "multistep") != 0) {
+        fprintf(stderr, "vkdistill train: --schedule must be multistep or cosine, not '%s'\n",
+                schedule);
+        return 2;
+    }
+    if (milestones && parse_milestones(milestones, &o) < 0)
+        return 2;
+    if (o.warmup_epochs >= o.epochs && o.warmup_epochs > 0) {
+        fprintf(stderr, "vkdistill train: --warmup %d must be fewer than --epochs %d\n",
+                o.warmup_epochs, o.epochs);
+        return 2;
+    }
+    return train_run(&o);
+}

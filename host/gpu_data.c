@@ -1,0 +1,137 @@
+/*
+ * gpu_data.c - data sets resident on the GPU and whole-set evaluation (see gpu_data.h).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpu_data.h"
+#include "vkd_ops.h"
+
+int gpu_data_plan(struct vkd_graph *g, const struct vkd_device_info *dev,
+                  const struct dataset *d, const char *name, struct gpu_data *out, char *err,
+                  size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    size_t image = (size_t)d->c * d->h * d->w;
+    uint64_t per = dev->max_storage_range / image;
+    if (per > d->n)
+        per = d->n;
+    int n = (int)((d->n + per - 1) / per);
+    if (n > VKD_AUGMENT_CHUNKS) {
+        snprintf(err, errlen,
+                 "the %s set (%.0f MiB) does not fit in %d storage buffers of %.0f MiB on this "
+                 "device; use --limit-train/--limit-test",
+                 name, (double)d->n * image / (1 << 20), VKD_AUGMENT_CHUNKS,
+                 (double)dev->max_storage_range / (1 << 20));
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        char tn[32];
+        snprintf(tn, sizeof(tn), "data.%s.%d", name, i);
+        out->ids[i] = vkd_graph_tensor(g, tn, VKD_T_STATE, VKD_U32,
+                                       (int)((per * image + 3) / 4), 1, 1, 1);
+    }
+    out->d = d;
+    out->n = n;
+    out->per_chunk = (uint32_t)per;
+    return 0;
+}
+
+enum vkd_status gpu_data_upload(struct vkd_vk *vk, const struct vkd_graph *g,
+                                const struct gpu_data *gd)
+{
+    const struct dataset *d = gd->d;
+    size_t image = (size_t)d->c * d->h * d->w;
+    (void)g;
+    for (int i = 0; i < gd->n; i++) {
+        size_t first = (size_t)i * gd->per_chunk;
+        size_t count = d->n - first < gd->per_chunk ? d->n - first : gd->per_chunk;
+        enum vkd_status st = vkd_vk_write_raw(vk, gd->ids[i], d->pixels + first * image,
+                                              count * image);
+        if (st != VKD_OK)
+            return st;
+    }
+    return VKD_OK;
+}
+
+int gpu_data_batch(struct vkd_graph *g, const char *name, const struct gpu_data *gd, int params,
+                   int batch, int pad, const float mean[3], const float std[3])
+{
+    const struct dataset *d = gd->d;
+    struct vkd_augment_params ap = {
+        .n = (uint32_t)batch, .c = d->c, .h = d->h, .w = d->w, .oh = d->h, .ow = d->w,
+        .pad = (uint32_t)pad, .per_chunk = gd->per_chunk, .images = d->n};
+    for (int c = 0; c < 3; c++)
+        ap.mean[c] = mean[c], ap.inv_std[c] = 1.0f / std[c];
+    return vkd_augment(g, name, gd->ids, gd->n, params, &ap);
+}
+
+void gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3])
+{
+    static const float c100[2][3] = {{0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}};
+    static const float c10[2][3] = {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
+    if (d->format == DATA_CIFAR100 || d->format == DATA_CIFAR10) {
+        const float(*k)[3] = d->format == DATA_CIFAR100 ? c100 : c10;
+        memcpy(mean, k[0], 3 * sizeof(float));
+        memcpy(std, k[1], 3 * sizeof(float));
+        return;
+    }
+    size_t plane = (size_t)d->h * d->w;
+    for (uint32_t c = 0; c < d->c && c < 3; c++) {
+        double sum = 0, sq = 0;
+        for (uint32_t i = 0; i < d->n; i++) {
+            const uint8_t *p = d->pixels + ((size_t)i * d->c + c) * plane;
+            for (size_t j = 0; j < plane; j++)
+                sum += p[j], sq += (double)p[j] * p[j];
+        }
+        double cnt = (double)d->n * (double)plane, m = sum / cnt / 255.0;
+        double var = sq / cnt / (255.0 * 255.0) - m * m;
+        mean[c] = (float)m;
+        std[c] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
+    }
+    for (uint32_t c = d->c; c < 3; c++)
+        mean[c] = mean[0], std[c] = std[0];
+}
+
+enum vkd_status eval_dataset(struct vkd_vk *vk, const struct vkd_graph *g,
+                             const struct eval_head *h, const struct dataset *d, double *loss,
+                             double *top1, double *top5, float *logits_out)
+{
+    uint32_t B = (uint32_t)h->batch;
+    uint32_t *prm = malloc(16 * (size_t)B), *lab = malloc(4 * (size_t)B);
+    size_t classes = vkd_tensor_numel(vkd_graph_tensor_at(g, h->logits)) / B;
+    float *lg = logits_out ? malloc(sizeof(float) * B * classes) : NULL;
+    enum vkd_status st = prm && lab && (!logits_out || lg) ? VKD_OK : VKD_ERR_OUT_OF_MEMORY;
+    double lsum = 0, h1 = 0, h5 = 0;
+    for (uint32_t first = 0; st == VKD_OK && first < d->n; first += B) {
+        uint32_t valid = d->n - first < B ? d->n - first : B;
+        for (uint32_t i = 0; i < B; i++) {
+            uint32_t idx = i < valid ? first + i : 0;
+            prm[4 * i] = idx, prm[4 * i + 1] = prm[4 * i + 2] = prm[4 * i + 3] = 0;
+            lab[i] = i < valid ? d->labels[idx] : VKD_CE_IGNORE;
+        }
+        double l, t1, t5;
+        if ((st = vkd_vk_write_raw(vk, h->params, prm, 16 * (size_t)B)) != VKD_OK ||
+            (st = vkd_vk_write_raw(vk, h->labels, lab, 4 * (size_t)B)) != VKD_OK ||
+            (st = vkd_vk_run_phase(vk, h->phase)) != VKD_OK ||
+            (st = vkd_vk_read(vk, h->loss, &l)) != VKD_OK ||
+            (st = vkd_vk_read(vk, h->top1, &t1)) != VKD_OK ||
+            (st = vkd_vk_read(vk, h->top5, &t5)) != VKD_OK)
+            break;
+        if (lg) {
+            if ((st = vkd_vk_read_f32(vk, h->logits, lg)) != VKD_OK)
+                break;
+            memcpy(logits_out + (size_t)first * classes, lg, sizeof(float) * valid * classes);
+        }
+        lsum += l * valid, h1 += t1, h5 += t5;
+    }
+    *loss = lsum / d->n;
+    *top1 = 100.0 * h1 / d->n;
+    *top5 = 100.0 * h5 / d->n;
+    free(prm);
+    free(lab);
+    free(lg);
+    return st;
+}
