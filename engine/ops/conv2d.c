@@ -330,9 +330,11 @@ int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int s
     VKD_ASSERT(vkd_tensor_numel(tx) < (size_t)1 << 31 && vkd_tensor_numel(tw) < (size_t)1 << 31);
     VKD_ASSERT((uint64_t)p.n * p.k * p.p * p.q < (uint64_t)1 << 31);
 
+    /* tx and tw point into the graph's tensor array, which creating tensors may move */
+    int want_w = tw->requires_grad;
     int y = vkd_graph_act(g, name, (int)p.n, (int)p.k, (int)p.p, (int)p.q);
     int in[3] = {x, w, b}, out[2] = {y, -1}, n_out = 1;
-    if (tw->requires_grad || want_b) {
+    if (want_w || want_b) {
         uint32_t cols = p.c / p.groups * p.r * p.s + (want_b ? 1 : 0);
         choose_split(&p, cols);
         char ws[VKD_NAME_LEN];
