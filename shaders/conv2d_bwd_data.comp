@@ -15,7 +15,8 @@ layout(std430, binding = 2) buffer DX { float dx[]; };
 
 uint g_m, g_n, g_kbeg, g_kend;
 uint grp, kg;
-int col_dy, col_h, col_w; // this invocation's B column: dy offset of its (n, group), h + pad, w + pad
+// This invocation's B column: dy offset of its (n, group), and its h + pad, w + pad.
+int col_dy, col_h, col_w;
 
 void conv_setup()
 {

@@ -1,6 +1,7 @@
 #version 450
 // conv2d_dw_fwd: depthwise convolution (groups == c == k: one filter per channel), direct:
-//   y[n][k][p][q] = b[k] + sum over (r, s) of w[k][0][r][s] * x[n][k][p st - pad + r][q st - pad + s]
+//   y[n][k][p][q] = b[k]
+//       + sum over (r, s) of w[k][0][r][s] * x[n][k][p st - pad + r][q st - pad + s]
 // An implicit GEMM would have one row per group; a direct loop over the r s taps is the whole
 // reduction here. Bindings: 0 x (n c h w), 1 w (k 1 r s), 2 b (k; unread when pc.p.bias == 0),
 // 3 y (n k p q). Grid: 1-D over n k p q. Mirrors ref_conv2d_fwd (engine/ops/conv2d.c).

@@ -1,7 +1,7 @@
 #version 450
 // conv2d_fwd: y = conv(x, w) + b as an implicit GEMM per group g (cross-correlation, zero pad):
-//   y[n][g kg + m][p][q] = b[g kg + m]
-//       + sum over (c, r, s) of w[g kg + m][c][r][s] * x[n][g cg + c][p st - pad + r][q st - pad + s]
+//   y[n][g kg + m][p][q] = b[g kg + m] + sum over (c, r, s) of
+//       w[g kg + m][c][r][s] * x[n][g cg + c][p st - pad + r][q st - pad + s]
 // rows m < kg = k / groups, columns (n, p, q), reduction (c, r, s) < cg r s (cg = c / groups).
 // Bindings: 0 x (n c h w), 1 w (k cg r s), 2 b (k; unread when pc.p.bias == 0), 3 y (n k p q).
 // Grid: (column tiles of n p q from pc.p.tile0, row tiles of kg, groups); 256 invocations.

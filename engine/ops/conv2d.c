@@ -223,8 +223,8 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
     else
-        dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups,
-                      (uint64_t)p.n * p.h * p.w, p.groups);
+        dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups, (uint64_t)p.n * p.h * p.w,
+                      p.groups);
 }
 
 /* Partial sums per split into the workspace, then their fixed-order sum into dw and db. */
@@ -235,7 +235,8 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     VKD_ASSERT(n->n_out == 2); /* the builder saw w or b without requires_grad */
     uint32_t crs = p.c / p.groups * p.r * p.s, cols = crs + (want_b ? 1 : 0);
     p.bias = want_b ? 1 : 0;
-    VKD_ASSERT(vkd_tensor_numel(vkd_graph_tensor_at(g, n->out[1])) == (size_t)p.splits * p.k * cols);
+    VKD_ASSERT(vkd_tensor_numel(vkd_graph_tensor_at(g, n->out[1])) ==
+               (size_t)p.splits * p.k * cols);
     struct vkd_view part = vkd_rec_t(r, n->out[1]);
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_g(r, n->out[0]), part};
     if (is_depthwise(&p))
@@ -267,7 +268,7 @@ static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 
 static const struct vkd_op op_conv2d = {"conv2d", 1, conv_ref, conv_ref_bwd, conv_vk, conv_vk_bwd};
 
-/* ---- builder ---------------------------------------------------------------------------------- */
+/* ---- builder -------------------------------------------------------------------------------- */
 
 static uint32_t round_up(uint64_t a, uint32_t b)
 {
@@ -313,11 +314,18 @@ int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int s
     VKD_ASSERT(tw->c == tx->c / groups);
     VKD_ASSERT(tx->h + 2 * pad >= tw->h && tx->w + 2 * pad >= tw->w);
     struct vkd_conv2d_params p = {
-        .n = (uint32_t)tx->n, .c = (uint32_t)tx->c, .h = (uint32_t)tx->h, .w = (uint32_t)tx->w,
-        .k = (uint32_t)tw->n, .r = (uint32_t)tw->h, .s = (uint32_t)tw->w,
+        .n = (uint32_t)tx->n,
+        .c = (uint32_t)tx->c,
+        .h = (uint32_t)tx->h,
+        .w = (uint32_t)tx->w,
+        .k = (uint32_t)tw->n,
+        .r = (uint32_t)tw->h,
+        .s = (uint32_t)tw->w,
         .p = (uint32_t)((tx->h + 2 * pad - tw->h) / stride + 1),
         .q = (uint32_t)((tx->w + 2 * pad - tw->w) / stride + 1),
-        .stride = (uint32_t)stride, .pad = (uint32_t)pad, .groups = (uint32_t)groups,
+        .stride = (uint32_t)stride,
+        .pad = (uint32_t)pad,
+        .groups = (uint32_t)groups,
         .bias = b >= 0,
     };
     int want_b = 0;
@@ -337,8 +345,8 @@ int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int s
         choose_split(&p, cols);
         char ws[VKD_NAME_LEN];
         snprintf(ws, sizeof(ws), "%.*s.wpart", VKD_NAME_LEN - 7, name);
-        out[1] = vkd_graph_tensor(g, ws, VKD_T_GRAD, VKD_F32, (int)p.splits, (int)p.k, (int)cols,
-                                  1);
+        out[1] =
+            vkd_graph_tensor(g, ws, VKD_T_GRAD, VKD_F32, (int)p.splits, (int)p.k, (int)cols, 1);
         n_out = 2;
     }
     vkd_graph_add_node(g, &op_conv2d, name, in, 3, out, n_out, &p, sizeof(p));
