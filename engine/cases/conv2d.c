@@ -61,6 +61,8 @@ static const struct vkd_case cases[] = {
     CASE("3x3 st1 no pad b",                 0,  2,  4,  7,  7,   3, 3, 3, 1, 0, 1, 1, 1),
     CASE("5x5 st1 p2 non-square x",          0,  2,  3,  9,  7,   4, 5, 5, 1, 2, 1, 0, 1),
     CASE("7x7 st2 p3 b first layer",         0,  2,  3, 13, 13,   5, 7, 7, 2, 3, 1, 1, 0),
+    CASE("5x5 st2 p2 (pad >= stride)",       0,  2,  3,  9,  8,   4, 5, 5, 2, 2, 1, 0, 1),
+    CASE("3x3 st2 p1 on 2x3",                0,  2,  3,  2,  3,   5, 3, 3, 2, 1, 1, 1, 1),
     CASE("1x3 st1 p1",                       0,  2,  3,  5,  6,   4, 1, 3, 1, 1, 1, 0, 1),
     CASE("3x3 groups 2",                     0,  2,  6,  7,  7,   4, 3, 3, 1, 1, 2, 0, 1),
     CASE("3x3 st2 groups 3 b",               1,  3,  9, 11, 11,   6, 3, 3, 2, 1, 3, 1, 1),

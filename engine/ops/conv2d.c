@@ -15,6 +15,8 @@
  * pass and group:
  *   forward          rows K/groups   x cols N*P*Q          reduction (C/groups)*R*S
  *   backward data    rows C/groups   x cols N*H*W          reduction (K/groups)*R*S
+ *                    (with stride st: st*st GEMMs, one per phase of (h, w), each over only the
+ *                    taps that reach it: N*H*W/st^2 columns, (K/groups)*R*S/st^2 reduction)
  *   backward weight  rows K/groups   x cols (C/groups)*R*S (+1 bias)   reduction N*P*Q
  * Depthwise convolutions (groups == C == K) would be GEMMs with one row: they get direct kernels.
  * The backward-weight reduction is long (N*P*Q, 131072 for a batch of 128 at 32x32) while its
@@ -222,9 +224,10 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                             vkd_rec_g(r, n->in[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
-    else
-        dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups, (uint64_t)p.n * p.h * p.w,
-                      p.groups);
+    else /* one GEMM per group and stride phase; a phase has at most ceil(h / st) rows */
+        dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups,
+                      (uint64_t)p.n * vkd_div_up(p.h, p.stride) * vkd_div_up(p.w, p.stride),
+                      p.groups * p.stride * p.stride);
 }
 
 /* Partial sums per split into the workspace, then their fixed-order sum into dw and db. */
