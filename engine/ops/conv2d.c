@@ -254,7 +254,9 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     /* Absent gradients are never written; the workspace fills their bindings. */
     struct vkd_view s[3] = {part, want_w ? vkd_rec_g(r, n->in[1]) : part,
                             want_b ? vkd_rec_g(r, n->in[2]) : part};
-    dispatch_1d(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, (uint64_t)p.k * cols);
+    uint32_t gx, gy;
+    vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_WSUM_OUTS, &gx, &gy);
+    vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, sizeof(p), gx, gy, 1);
 }
 
 static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
