@@ -21,9 +21,12 @@
  * Depthwise convolutions (groups == C == K) would be GEMMs with one row: they get direct kernels.
  * The backward-weight reduction is long (N*P*Q, 131072 for a batch of 128 at 32x32) while its
  * output is small (16x145 for a 16-channel 3x3 layer), so it is split into ranges whose partial
- * sums go to the workspace, a GRAD-kind tensor (splits, K, cols) that only backward touches; a
- * second pass adds the ranges in a fixed order. No atomics, so every run gives the same bits.
- * The split depends on the shapes only, never on the device.
+ * sums go to the workspace, a tensor (splits, K, cols); a second pass adds the ranges in a fixed
+ * order. No atomics, so every run gives the same bits. The split depends on the shapes only,
+ * never on the device. The workspace is GRAD-kind, not ACT: only backward writes it, and it is
+ * no result to compare (op checks compare every ACT tensor with the reference, and a node whose
+ * backward never runs, such as an evaluation copy, would leave it unwritten). It exists only
+ * when w or b requires a gradient when the node is built: a frozen (STATE) teacher has none.
  */
 #include <string.h>
 
