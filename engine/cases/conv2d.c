@@ -84,6 +84,34 @@ static struct vkd_check *fanout_case(const int *a)
     return chk;
 }
 
+/* A frozen filter (STATE, as a teacher's) in front of a gradient that must reach x: only the
+ * input gradient runs and the node has no backward-weight workspace.
+ * a: n c h w  k r s  stride pad groups */
+static struct vkd_check *frozen_case(const int *a)
+{
+    int n = a[0], c = a[1], h = a[2], w = a[3], k = a[4], r = a[5], s = a[6];
+    int stride = a[7], pad = a[8], groups = a[9];
+    char shape[64];
+    snprintf(shape, sizeof(shape), "n%d c%d h%d w%d k%d %dx%d st%d p%d g%d", n, c, h, w, k, r, s,
+             stride, pad, groups);
+    struct vkd_check *chk = vkd_check_create("conv2d frozen w", shape);
+    if (!chk)
+        return NULL;
+    struct vkd_graph *g = vkd_check_graph(chk);
+    int x = vkd_graph_input(g, "x", VKD_F32, n, c, h, w);
+    vkd_graph_set_requires_grad(g, x);
+    int wt = vkd_graph_tensor(g, "w", VKD_T_STATE, VKD_F32, k, c / groups, r, s);
+    int y = vkd_conv2d(g, "y", x, wt, -1, stride, pad, groups);
+    vkd_check_seed(chk, y);
+    vkd_check_k(chk, y, (double)(c / groups) * r * s);
+    vkd_check_k(chk, x, (double)(k / groups) * r * s);
+    if (vkd_check_finalize(chk) != VKD_OK) {
+        vkd_check_destroy(chk);
+        return NULL;
+    }
+    return chk;
+}
+
 /* One aligned row per case. */
 /* clang-format off */
 #define CASE(label, validate, ...) {label, validate, conv_case, {__VA_ARGS__}}
@@ -115,6 +143,7 @@ static const struct vkd_case cases[] = {
     CASE("cifar 3x3 64->128 st2 8x8",        0,  2, 64,  8,  8, 128, 3, 3, 2, 1, 1, 0, 1),
     {"fan-out: 3x3 groups 2",                0, fanout_case, {2, 6, 7, 9, 4, 3, 3, 1, 2}},
     {"fan-out: depthwise 3x3",               0, fanout_case, {2, 5, 9, 7, 5, 3, 3, 1, 5}},
+    {"frozen w: 3x3 st2",                    0, frozen_case, {2, 4, 7, 7, 6, 3, 3, 2, 1, 1}},
 };
 /* clang-format on */
 
