@@ -25,7 +25,9 @@
 layout(local_size_x = VKD_CONV_WG) in;
 
 const uint BK = VKD_CONV_BK;
-const uint SA_ROW = VKD_CONV_BM_MAX / 4 + 1; // vec4s per A row: +1 pads stores off one bank
+// vec4s per A row. The +1 (4 floats) moves consecutive rows 4 banks apart, so the 16 rows that
+// consecutive invocations store into (same m, kk = 0..15) conflict at most 2-way.
+const uint SA_ROW = VKD_CONV_BM_MAX / 4 + 1;
 const uint SB_ROW = VKD_CONV_TILE / VKD_CONV_BM_MIN / 4;
 
 shared vec4 sa[BK * SA_ROW];   // A tile, [kk][m]: 4.3 KB
