@@ -17,9 +17,9 @@
 // Mirrors ref_conv2d_bwd_data (engine/ops/conv2d.c).
 #include "common.glsl"
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer W { float wt[]; };
-layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) buffer DX { float dx[]; };
+layout(std430, binding = 0) restrict readonly buffer W { float wt[]; };
+layout(std430, binding = 1) restrict readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) restrict buffer DX { float dx[]; };
 
 uint g_m, g_n, g_kbeg, g_kend;
 uint grp, kg;

@@ -14,9 +14,9 @@
 #include "common.glsl"
 layout(local_size_x = VKD_CONV_WG) in;
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer Part { float part[]; };
-layout(std430, binding = 1) buffer DW { float dw[]; };
-layout(std430, binding = 2) buffer DB { float db[]; };
+layout(std430, binding = 0) restrict readonly buffer Part { float part[]; };
+layout(std430, binding = 1) restrict buffer DW { float dw[]; };
+layout(std430, binding = 2) restrict buffer DB { float db[]; };
 
 const uint OUTS = VKD_CONV_WSUM_OUTS, LANES = VKD_CONV_WG / OUTS;
 shared float lane_sum[LANES][OUTS];

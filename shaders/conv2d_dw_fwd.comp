@@ -8,10 +8,10 @@
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float wt[]; };
-layout(std430, binding = 2) readonly buffer B { float b[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) restrict readonly buffer X { float x[]; };
+layout(std430, binding = 1) restrict readonly buffer W { float wt[]; };
+layout(std430, binding = 2) restrict readonly buffer B { float b[]; };
+layout(std430, binding = 3) restrict writeonly buffer Y { float y[]; };
 
 void main()
 {

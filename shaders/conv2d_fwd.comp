@@ -8,10 +8,10 @@
 // Mirrors ref_conv2d_fwd (engine/ops/conv2d.c).
 #include "common.glsl"
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float wt[]; };
-layout(std430, binding = 2) readonly buffer B { float b[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) restrict readonly buffer X { float x[]; };
+layout(std430, binding = 1) restrict readonly buffer W { float wt[]; };
+layout(std430, binding = 2) restrict readonly buffer B { float b[]; };
+layout(std430, binding = 3) restrict writeonly buffer Y { float y[]; };
 
 uint g_m, g_n, g_kbeg, g_kend;
 uint grp;
