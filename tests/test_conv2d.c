@@ -244,7 +244,9 @@ static int run_twice(struct vkd_context *ctx)
 
 int main(int argc, char **argv)
 {
-    int gpu = argc == 2 && strcmp(argv[1], "gpu") == 0;
+    if (argc != 2 || (strcmp(argv[1], "cpu") != 0 && strcmp(argv[1], "gpu") != 0))
+        return vkd_test_family_main(argc, argv, "conv2d"); /* prints the usage */
+    int gpu = strcmp(argv[1], "gpu") == 0;
     struct vkd_context *ctx = gpu ? vkd_test_context() : NULL;
     int fails = 0;
     for (size_t i = 0; i < sizeof(hands) / sizeof(hands[0]); i++)
