@@ -14,6 +14,8 @@
 #define VKD_CONV_BK 16
 #define VKD_CONV_BM_MIN 16
 #define VKD_CONV_BM_MAX 64
+/* conv2d_bwd_wsum: outputs per workgroup; each gets VKD_CONV_WG / VKD_CONV_WSUM_OUTS lanes. */
+#define VKD_CONV_WSUM_OUTS 32
 
 /*
  * One struct for every conv2d kernel. x is (n, c, h, w), w is (k, c / groups, r, s), y is

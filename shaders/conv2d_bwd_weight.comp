@@ -11,9 +11,9 @@
 // Mirrors ref_conv2d_bwd_weight (engine/ops/conv2d.c), split into ranges.
 #include "common.glsl"
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) writeonly buffer Part { float part[]; };
+layout(std430, binding = 0) restrict readonly buffer X { float x[]; };
+layout(std430, binding = 1) restrict readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) restrict writeonly buffer Part { float part[]; };
 
 uint g_m, g_n, g_kbeg, g_kend;
 uint grp, split;

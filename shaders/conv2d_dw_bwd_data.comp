@@ -7,9 +7,9 @@
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer W { float wt[]; };
-layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) buffer DX { float dx[]; };
+layout(std430, binding = 0) restrict readonly buffer W { float wt[]; };
+layout(std430, binding = 1) restrict readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) restrict buffer DX { float dx[]; };
 
 void main()
 {

@@ -12,9 +12,9 @@
 #include "common.glsl"
 layout(local_size_x = VKD_CONV_WG) in;
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer DY { float dy[]; };
-layout(std430, binding = 2) writeonly buffer Part { float part[]; };
+layout(std430, binding = 0) restrict readonly buffer X { float x[]; };
+layout(std430, binding = 1) restrict readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) restrict writeonly buffer Part { float part[]; };
 
 shared float lane_sum[VKD_CONV_WG];
 

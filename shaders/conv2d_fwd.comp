@@ -1,17 +1,17 @@
 #version 450
 // conv2d_fwd: y = conv(x, w) + b as an implicit GEMM per group g (cross-correlation, zero pad):
-//   y[n][g kg + m][p][q] = b[g kg + m]
-//       + sum over (c, r, s) of w[g kg + m][c][r][s] * x[n][g cg + c][p st - pad + r][q st - pad + s]
+//   y[n][g kg + m][p][q] = b[g kg + m] + sum over (c, r, s) of
+//       w[g kg + m][c][r][s] * x[n][g cg + c][p st - pad + r][q st - pad + s]
 // rows m < kg = k / groups, columns (n, p, q), reduction (c, r, s) < cg r s (cg = c / groups).
 // Bindings: 0 x (n c h w), 1 w (k cg r s), 2 b (k; unread when pc.p.bias == 0), 3 y (n k p q).
 // Grid: (column tiles of n p q from pc.p.tile0, row tiles of kg, groups); 256 invocations.
 // Mirrors ref_conv2d_fwd (engine/ops/conv2d.c).
 #include "common.glsl"
 layout(push_constant) uniform PC { vkd_conv2d_params p; } pc;
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer W { float wt[]; };
-layout(std430, binding = 2) readonly buffer B { float b[]; };
-layout(std430, binding = 3) writeonly buffer Y { float y[]; };
+layout(std430, binding = 0) restrict readonly buffer X { float x[]; };
+layout(std430, binding = 1) restrict readonly buffer W { float wt[]; };
+layout(std430, binding = 2) restrict readonly buffer B { float b[]; };
+layout(std430, binding = 3) restrict writeonly buffer Y { float y[]; };
 
 uint g_m, g_n, g_kbeg, g_kend;
 uint grp;

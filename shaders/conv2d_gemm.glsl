@@ -25,7 +25,9 @@
 layout(local_size_x = VKD_CONV_WG) in;
 
 const uint BK = VKD_CONV_BK;
-const uint SA_ROW = VKD_CONV_BM_MAX / 4 + 1; // vec4s per A row: +1 pads stores off one bank
+// vec4s per A row. The +1 (4 floats) moves consecutive rows 4 banks apart, so the 16 rows that
+// consecutive invocations store into (same m, kk = 0..15) conflict at most 2-way.
+const uint SA_ROW = VKD_CONV_BM_MAX / 4 + 1;
 const uint SB_ROW = VKD_CONV_TILE / VKD_CONV_BM_MIN / 4;
 
 shared vec4 sa[BK * SA_ROW];   // A tile, [kk][m]: 4.3 KB
@@ -37,6 +39,10 @@ shared ivec4 stab[BK];         // conv_decode() of the step's reduction indices
 // registers.
 float ra[VKD_CONV_BM_MAX / 16];
 float rb[VKD_CONV_TILE / VKD_CONV_BM_MIN / 16];
+
+// The B element an invocation loads: column b_col of the tile, rows b_row0 + j * b_rstep.
+// (bn is a runtime power of two; these are computed once, not per element.)
+uint b_col, b_row0, b_rstep;
 
 void gemm_load(uint k0, uint row0, uint bm, uint bn, bool col_ok)
 {
@@ -52,7 +58,7 @@ void gemm_load(uint k0, uint row0, uint bm, uint bn, bool col_ok)
     // walks down its rows.
     [[unroll]] for (uint j = 0; j < rb.length(); j++) {
         if (j < bn / 16) {
-            uint kk = tid / bn + j * (VKD_CONV_WG / bn);
+            uint kk = b_row0 + j * b_rstep;
             rb[j] = col_ok && k0 + kk < g_kend ? conv_b(stab[kk]) : 0.0;
         }
     }
@@ -67,11 +73,10 @@ void gemm_stage(uint bm, uint bn)
             sa[kk * SA_ROW + m / 4][m % 4] = ra[j];
         }
     }
-    const uint col = tid % bn;
     [[unroll]] for (uint j = 0; j < rb.length(); j++) {
         if (j < bn / 16) {
-            uint kk = tid / bn + j * (VKD_CONV_WG / bn);
-            sb[kk * (bn / 4) + col / 4][col % 4] = rb[j];
+            uint kk = b_row0 + j * b_rstep;
+            sb[kk * (bn / 4) + b_col / 4][b_col % 4] = rb[j];
         }
     }
 }
@@ -84,8 +89,11 @@ void main()
     // The 4x4 block of this invocation: column-fastest, so a subgroup's stores are contiguous.
     const uint tn = tid % (bn / 4), tm = tid / (bn / 4);
     const uint row0 = gl_WorkGroupID.y * bm, col0 = (pc.p.tile0 + gl_WorkGroupID.x) * bn;
-    const bool col_ok = col0 + tid % bn < g_n;
-    conv_col(col0 + tid % bn);
+    b_col = tid % bn;
+    b_row0 = tid / bn;
+    b_rstep = VKD_CONV_WG / bn;
+    const bool col_ok = col0 + b_col < g_n;
+    conv_col(col0 + b_col);
 
     vec4 acc[4] = vec4[4](vec4(0.0), vec4(0.0), vec4(0.0), vec4(0.0));
     if (tid < BK)

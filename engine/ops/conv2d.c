@@ -15,13 +15,18 @@
  * pass and group:
  *   forward          rows K/groups   x cols N*P*Q          reduction (C/groups)*R*S
  *   backward data    rows C/groups   x cols N*H*W          reduction (K/groups)*R*S
+ *                    (with stride st: st*st GEMMs, one per phase of (h, w), each over only the
+ *                    taps that reach it: N*H*W/st^2 columns, (K/groups)*R*S/st^2 reduction)
  *   backward weight  rows K/groups   x cols (C/groups)*R*S (+1 bias)   reduction N*P*Q
  * Depthwise convolutions (groups == C == K) would be GEMMs with one row: they get direct kernels.
  * The backward-weight reduction is long (N*P*Q, 131072 for a batch of 128 at 32x32) while its
  * output is small (16x145 for a 16-channel 3x3 layer), so it is split into ranges whose partial
- * sums go to the workspace, a GRAD-kind tensor (splits, K, cols) that only backward touches; a
- * second pass adds the ranges in a fixed order. No atomics, so every run gives the same bits.
- * The split depends on the shapes only, never on the device.
+ * sums go to the workspace, a tensor (splits, K, cols); a second pass adds the ranges in a fixed
+ * order. No atomics, so every run gives the same bits. The split depends on the shapes only,
+ * never on the device. The workspace is GRAD-kind, not ACT: only backward writes it, and it is
+ * no result to compare (op checks compare every ACT tensor with the reference, and a node whose
+ * backward never runs, such as an evaluation copy, would leave it unwritten). It exists only
+ * when w or b requires a gradient when the node is built: a frozen (STATE) teacher has none.
  */
 #include <string.h>
 
@@ -222,9 +227,10 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                             vkd_rec_g(r, n->in[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
-    else
+    else /* one GEMM per group and stride phase; a phase has at most ceil(h / st) rows */
         dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups,
-                      (uint64_t)p.n * p.h * p.w, p.groups);
+                      (uint64_t)p.n * vkd_div_up(p.h, p.stride) * vkd_div_up(p.w, p.stride),
+                      p.groups * p.stride * p.stride);
 }
 
 /* Partial sums per split into the workspace, then their fixed-order sum into dw and db. */
@@ -235,7 +241,8 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     VKD_ASSERT(n->n_out == 2); /* the builder saw w or b without requires_grad */
     uint32_t crs = p.c / p.groups * p.r * p.s, cols = crs + (want_b ? 1 : 0);
     p.bias = want_b ? 1 : 0;
-    VKD_ASSERT(vkd_tensor_numel(vkd_graph_tensor_at(g, n->out[1])) == (size_t)p.splits * p.k * cols);
+    VKD_ASSERT(vkd_tensor_numel(vkd_graph_tensor_at(g, n->out[1])) ==
+               (size_t)p.splits * p.k * cols);
     struct vkd_view part = vkd_rec_t(r, n->out[1]);
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_g(r, n->out[0]), part};
     if (is_depthwise(&p))
@@ -250,7 +257,9 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     /* Absent gradients are never written; the workspace fills their bindings. */
     struct vkd_view s[3] = {part, want_w ? vkd_rec_g(r, n->in[1]) : part,
                             want_b ? vkd_rec_g(r, n->in[2]) : part};
-    dispatch_1d(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, (uint64_t)p.k * cols);
+    uint32_t gx, gy;
+    vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_WSUM_OUTS, &gx, &gy);
+    vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, sizeof(p), gx, gy, 1);
 }
 
 static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
@@ -267,7 +276,7 @@ static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 
 static const struct vkd_op op_conv2d = {"conv2d", 1, conv_ref, conv_ref_bwd, conv_vk, conv_vk_bwd};
 
-/* ---- builder ---------------------------------------------------------------------------------- */
+/* ---- builder -------------------------------------------------------------------------------- */
 
 static uint32_t round_up(uint64_t a, uint32_t b)
 {
@@ -313,11 +322,18 @@ int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int s
     VKD_ASSERT(tw->c == tx->c / groups);
     VKD_ASSERT(tx->h + 2 * pad >= tw->h && tx->w + 2 * pad >= tw->w);
     struct vkd_conv2d_params p = {
-        .n = (uint32_t)tx->n, .c = (uint32_t)tx->c, .h = (uint32_t)tx->h, .w = (uint32_t)tx->w,
-        .k = (uint32_t)tw->n, .r = (uint32_t)tw->h, .s = (uint32_t)tw->w,
+        .n = (uint32_t)tx->n,
+        .c = (uint32_t)tx->c,
+        .h = (uint32_t)tx->h,
+        .w = (uint32_t)tx->w,
+        .k = (uint32_t)tw->n,
+        .r = (uint32_t)tw->h,
+        .s = (uint32_t)tw->w,
         .p = (uint32_t)((tx->h + 2 * pad - tw->h) / stride + 1),
         .q = (uint32_t)((tx->w + 2 * pad - tw->w) / stride + 1),
-        .stride = (uint32_t)stride, .pad = (uint32_t)pad, .groups = (uint32_t)groups,
+        .stride = (uint32_t)stride,
+        .pad = (uint32_t)pad,
+        .groups = (uint32_t)groups,
         .bias = b >= 0,
     };
     int want_b = 0;
@@ -339,8 +355,8 @@ int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int s
         choose_split(&p, cols);
         char ws[VKD_NAME_LEN];
         snprintf(ws, sizeof(ws), "%.*s.wpart", VKD_NAME_LEN - 7, name);
-        out[1] = vkd_graph_tensor(g, ws, VKD_T_GRAD, VKD_F32, (int)p.splits, (int)p.k, (int)cols,
-                                  1);
+        out[1] =
+            vkd_graph_tensor(g, ws, VKD_T_GRAD, VKD_F32, (int)p.splits, (int)p.k, (int)cols, 1);
         n_out = 2;
     }
     vkd_graph_add_node(g, &op_conv2d, name, in, 3, out, n_out, &p, sizeof(p));
