@@ -10,6 +10,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints one line to stderr for every validation-layer message (validation mode). */
 void host_log_validation(void *user, const char *msg);

@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"models", cmd_models, "list the model zoo: parameters, MACs, feature taps"},
     {"train", cmd_train, "train a model on a data set"},
     {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
+    {"bench", cmd_bench, "time a model's training step on synthetic data"},
 };
 
 static void usage(FILE *f)
