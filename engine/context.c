@@ -467,6 +467,8 @@ static enum vkd_status device_create(struct vkd_context *ctx)
     if (r != VK_SUCCESS)
         return vkd_vk_fail(ctx, "vkCreatePipelineCache", r);
 
+    if (ctx->variant == VKD_VARIANT_AUTO)
+        ctx->variant = strcmp(ctx->info.type, "cpu") == 0 ? VKD_VARIANT_CPU : VKD_VARIANT_GPU;
     /* One 1-D workgroup size for every shader: 256 unless the device allows fewer. */
     ctx->wg_1d = VKD_WG_1D;
     if (ctx->info.max_workgroup_invocations < ctx->wg_1d)
@@ -485,6 +487,7 @@ enum vkd_status vkd_context_create(const struct vkd_context_desc *desc, struct v
     }
     ctx->log = desc->log;
     ctx->log_user = desc->log_user;
+    ctx->variant = desc->variant;
     enum vkd_status s = instance_create(ctx, desc->validation);
     if (s == VKD_OK)
         s = choose_device(ctx, desc->device);
@@ -520,4 +523,9 @@ void vkd_context_destroy(struct vkd_context *ctx)
 const struct vkd_device_info *vkd_context_device(const struct vkd_context *ctx)
 {
     return &ctx->info;
+}
+
+enum vkd_kernel_variant vkd_context_variant(const struct vkd_context *ctx)
+{
+    return ctx->variant;
 }

@@ -141,6 +141,11 @@ uint32_t vkd_rec_wg(const struct vkd_rec *r)
     return r->e->ctx->wg_1d;
 }
 
+int vkd_rec_cpu_variant(const struct vkd_rec *r)
+{
+    return r->e->ctx->variant == VKD_VARIANT_CPU;
+}
+
 struct vkd_view vkd_rec_t(struct vkd_rec *r, int t)
 {
     VKD_ASSERT(t >= 0 && t < vkd_graph_tensor_count(r->e->g));

@@ -64,6 +64,7 @@ struct vkd_context {
     VkPhysicalDeviceMemoryProperties mem_props;
     struct vkd_device_info info;
     uint32_t wg_1d; /* specialization constant 0 of every shader */
+    enum vkd_kernel_variant variant; /* GPU or CPU, resolved at creation */
     struct vkd_kernel_rt kernels[VKD_K_COUNT];
     void (*log)(void *user, const char *msg);
     void *log_user;
@@ -211,6 +212,8 @@ void vkd_rec_groups_1d(const struct vkd_rec *r, uint64_t count, uint32_t wg, uin
                        uint32_t *gy);
 /* The 1-D workgroup size shaders were specialised with. */
 uint32_t vkd_rec_wg(const struct vkd_rec *r);
+/* 1 when ops should record their CPU-device kernel variant (vkd_context_desc.variant). */
+int vkd_rec_cpu_variant(const struct vkd_rec *r);
 
 static inline uint32_t vkd_div_up(uint64_t a, uint64_t b)
 {

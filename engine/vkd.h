@@ -69,6 +69,10 @@ struct vkd_context_desc {
     /* Every validation message goes here (and is counted). NULL: counted only. */
     void (*log)(void *user, const char *msg);
     void *log_user;
+    /* Which kernel variants ops record where they have two: GPU kernels (tiled, shared-memory)
+     * or CPU-device kernels (lane-parallel, few barriers, for lavapipe/llvmpipe and other
+     * Vulkan-on-CPU drivers). AUTO picks by the device's type. Tests force each in turn. */
+    enum vkd_kernel_variant { VKD_VARIANT_AUTO, VKD_VARIANT_GPU, VKD_VARIANT_CPU } variant;
 };
 
 struct vkd_context;
@@ -76,6 +80,8 @@ enum vkd_status vkd_context_create(const struct vkd_context_desc *desc, struct v
                                    char *err, size_t errlen);
 void vkd_context_destroy(struct vkd_context *ctx);
 const struct vkd_device_info *vkd_context_device(const struct vkd_context *ctx);
+/* The kernel variant in use (never AUTO). */
+enum vkd_kernel_variant vkd_context_variant(const struct vkd_context *ctx);
 /* Validation-layer messages (warnings and errors) seen so far; 0 when validation is off. */
 uint32_t vkd_context_validation_messages(const struct vkd_context *ctx);
 /* The reason for the last failed call on this context. */

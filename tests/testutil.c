@@ -15,11 +15,17 @@ static void log_stderr(void *user, const char *msg)
 
 struct vkd_context *vkd_test_context(void)
 {
+    return vkd_test_context_variant(VKD_VARIANT_AUTO);
+}
+
+struct vkd_context *vkd_test_context_variant(enum vkd_kernel_variant variant)
+{
     const char *v = getenv("VKD_VALIDATION");
     struct vkd_context_desc desc = {
         .device = getenv("VKD_TEST_DEVICE"),
         .validation = v && *v && strcmp(v, "0") != 0,
         .log = log_stderr,
+        .variant = variant,
     };
     char err[512];
     struct vkd_context *ctx;
@@ -33,8 +39,9 @@ struct vkd_context *vkd_test_context(void)
         exit(1);
     }
     const struct vkd_device_info *d = vkd_context_device(ctx);
-    printf("device %u: %s (%s), validation %s\n", d->index, d->name, d->driver,
-           desc.validation ? "on" : "off");
+    printf("device %u: %s (%s), validation %s, %s kernels\n", d->index, d->name, d->driver,
+           desc.validation ? "on" : "off",
+           vkd_context_variant(ctx) == VKD_VARIANT_CPU ? "CPU-device" : "GPU");
     return ctx;
 }
 
@@ -71,38 +78,43 @@ int vkd_test_family_main(int argc, char **argv, const char *family)
         printf("FAIL: op family '%s' has no cases\n", family);
         return 1;
     }
-    struct vkd_context *ctx = gpu ? vkd_test_context() : NULL;
     int passed = 0, failed = 0;
-    for (int i = 0; i < f->n_cases; i++) {
-        struct vkd_check *c = f->cases[i].build(f->cases[i].a);
-        if (!c) {
-            printf("FAIL: %s case %s could not be built\n", family, f->cases[i].label);
-            failed++;
-            continue;
-        }
-        struct vkd_check_row rows[32];
-        int n = 0;
-        if (gpu) {
-            enum vkd_status s = vkd_check_gpu(ctx, c, 1234 + (uint64_t)i, rows, 32, &n);
-            if (s != VKD_OK) {
-                printf("FAIL: %s %s: %s\n", family, f->cases[i].label, vkd_context_error(ctx));
+    /* gpu: both kernel variants in turn; cpu: one pass without a device */
+    for (int variant = 0; variant < (gpu ? 2 : 1); variant++) {
+        struct vkd_context *ctx =
+            gpu ? vkd_test_context_variant(variant ? VKD_VARIANT_CPU : VKD_VARIANT_GPU) : NULL;
+        for (int i = 0; i < f->n_cases; i++) {
+            struct vkd_check *c = f->cases[i].build(f->cases[i].a);
+            if (!c) {
+                printf("FAIL: %s case %s could not be built\n", family, f->cases[i].label);
+                failed++;
+                continue;
+            }
+            struct vkd_check_row rows[32];
+            int n = 0;
+            if (gpu) {
+                enum vkd_status s = vkd_check_gpu(ctx, c, 1234 + (uint64_t)i, rows, 32, &n);
+                if (s != VKD_OK) {
+                    printf("FAIL: %s %s: %s\n", family, f->cases[i].label,
+                           vkd_context_error(ctx));
+                    failed++;
+                }
+            } else {
+                vkd_check_fd(c, 1234 + (uint64_t)i, 48, rows, 32, &n);
+            }
+            if (n == 0) {
+                printf("FAIL: %s %s compared nothing\n", family, f->cases[i].label);
                 failed++;
             }
-        } else {
-            vkd_check_fd(c, 1234 + (uint64_t)i, 48, rows, 32, &n);
+            for (int j = 0; j < n; j++) {
+                vkd_test_print_row(&rows[j]);
+                rows[j].ok ? passed++ : failed++;
+            }
+            vkd_check_destroy(c);
         }
-        if (n == 0) {
-            printf("FAIL: %s %s compared nothing\n", family, f->cases[i].label);
+        if (ctx && vkd_test_context_done(ctx))
             failed++;
-        }
-        for (int j = 0; j < n; j++) {
-            vkd_test_print_row(&rows[j]);
-            rows[j].ok ? passed++ : failed++;
-        }
-        vkd_check_destroy(c);
     }
-    if (ctx && vkd_test_context_done(ctx))
-        failed++;
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
 }

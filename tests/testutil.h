@@ -18,11 +18,14 @@
 /* A context for a GPU test. With no Vulkan driver or device at all it prints one line and
  * exits VKD_TEST_SKIP; any other failure prints the reason and exits 1. */
 struct vkd_context *vkd_test_context(void);
+/* The same with a forced kernel variant (ops with two variants are tested under both). */
+struct vkd_context *vkd_test_context_variant(enum vkd_kernel_variant v);
 /* Destroys the context; returns 1 (and says so) if the validation layer printed anything. */
 int vkd_test_context_done(struct vkd_context *ctx);
 
 /* Runs every case of an op family: `cpu` = finite differences of the reference, `gpu` =
- * shaders vs reference. Prints one line per row and a closing "N passed, N failed" line.
+ * shaders vs reference, once with the GPU kernel variant and once with the CPU variant (on the
+ * same device). Prints one line per row and a closing "N passed, N failed" line.
  * Returns the process exit code. */
 int vkd_test_family_main(int argc, char **argv, const char *family);
 
