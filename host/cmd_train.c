@@ -63,9 +63,13 @@ int cmd_train(int argc, char **argv)
         {"--no-flip", CLI_BOOL, &no_flip, NULL, "no random horizontal flip"},
         {"--seed", CLI_INT, &seed, "N", "seed of every random draw (1)", 0, 2147483647},
         {"--device", CLI_STRING, &o.device, "INDEX|NAME", "Vulkan device (default: the best)"},
-        {"--out", CLI_STRING, &o.out, "DIR", "output directory (runs/train)"},
+        {"--out", CLI_STRING, &o.out, "DIR",
+         "output directory (runs/train; with --resume: the checkpoint's directory)"},
         {"--resume", CLI_STRING, &o.resume, "CKPT",
          "continue the run of CKPT (its last.safetensors) with its own configuration"},
+        {"--stop-after", CLI_INT, &o.stop_after, "EPOCH",
+         "stop after this epoch as if interrupted (split a long run; --resume continues it)", 1,
+         100000},
         {"--validation", CLI_BOOL, &o.validation, NULL, "Khronos validation layer on"},
         {"--progress", CLI_BOOL, &progress, NULL, "progress bar even when not on a terminal"},
         {"--no-progress", CLI_BOOL, &no_progress, NULL, "no progress bar"},
@@ -77,7 +81,7 @@ int cmd_train(int argc, char **argv)
         "recorded once and replayed on the GPU, evaluation every epoch, checkpoints (last and\n"
         "best, safetensors with PyTorch state_dict names) and metrics.jsonl in --out.",
         "A run resumed with --resume continues bit-identically (same device); only --device,\n"
-        "--out, --validation and the progress flags may be given with it.",
+        "--out, --stop-after, --validation and the progress flags may be given with it.",
         flags, (int)(sizeof(flags) / sizeof(flags[0])), seen};
     int r = cli_parse(&cmd, argc, argv);
     if (r)
@@ -88,8 +92,9 @@ int cmd_train(int argc, char **argv)
     o.flip = !no_flip;
     o.progress = progress ? 1 : no_progress ? 0 : -1;
     if (o.resume) {
-        static const char *const allowed[] = {"--resume", "--device", "--out", "--validation",
-                                              "--progress", "--no-progress"};
+        static const char *const allowed[] = {"--resume",     "--device",     "--out",
+                                              "--validation", "--progress",   "--no-progress",
+                                              "--stop-after"};
         for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
             int ok = !seen[i];
             for (size_t j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)
@@ -103,6 +108,18 @@ int cmd_train(int argc, char **argv)
             }
         }
     }
+    /* A resumed run writes where it was writing, unless told otherwise. */
+    static char resume_dir[4096];
+    for (size_t i = 0; o.resume && i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (strcmp(flags[i].name, "--out") == 0 && !seen[i]) {
+            snprintf(resume_dir, sizeof(resume_dir), "%s", o.resume);
+            char *slash = strrchr(resume_dir, '/');
+            if (slash)
+                *slash = '\0';
+            else
+                snprintf(resume_dir, sizeof(resume_dir), ".");
+            o.out = resume_dir;
+        }
     if (strcmp(schedule, "cosine") == 0) {
         o.schedule = LR_COSINE;
     } else if (strcmp(schedule, "multistep") != 0) {

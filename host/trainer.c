@@ -479,6 +479,12 @@ int train_run(const struct train_opts *oin)
             rc = save_checkpoints(&s, improved);
         if (rc == 0)
             train_log_epoch(&s.log, &em);
+        if (rc == 0 && o.stop_after == epoch + 1 && epoch + 1 < o.epochs) {
+            printf("stopped after epoch %d as asked; continue with --resume %s/last.safetensors\n",
+                   epoch + 1, o.out);
+            free(perm);
+            goto out;
+        }
     }
     free(perm);
     if (rc == 0)

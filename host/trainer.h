@@ -30,6 +30,7 @@ struct train_opts {
     uint64_t seed;
     int validation;                  /* Khronos validation layer */
     int progress;                    /* -1 auto (a terminal), 0 off, 1 on */
+    int stop_after;                  /* stop after this epoch as if interrupted (0: never) */
 };
 
 /* Fills the KD literature's recipe (RepDistiller): SGD momentum 0.9, weight decay 5e-4,

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# train_test.sh VKDISTILL MAKE_IDX - training end to end on a small generated IDX data set:
+# the loss falls and accuracy rises; the same seed twice gives bit-identical checkpoints; a run
+# stopped after epoch 1 and resumed equals the uninterrupted run bit for bit (checkpoint and
+# metrics); eval of the checkpoint reproduces the last epoch's test accuracy; bad checkpoints
+# and flags are refused with one sentence.
+set -u
+bin=$1 make_idx=$2
+dir=$(mktemp -d /tmp/vkd_train_test.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+passed=0 failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+
+if ! "$bin" devices >/dev/null 2>&1; then
+    echo "skip: no Vulkan device"; exit 77
+fi
+mkdir -p "$dir/data" && "$make_idx" "$dir/data" 320 100 8 || { echo "FAIL make_idx"; exit 1; }
+common=(--model resnet8 --data "$dir/data" --epochs 3 --batch 32 --eval-batch 64 --lr 0.1
+        --no-progress)
+
+"$bin" train "${common[@]}" --out "$dir/a" >"$dir/a.log" 2>&1 || { cat "$dir/a.log"; bad "train run a"; }
+first=$(sed -n 's/.*"train_loss":\([0-9.e+-]*\).*/\1/p' "$dir/a/metrics.jsonl" | head -1)
+last=$(sed -n 's/.*"train_loss":\([0-9.e+-]*\).*/\1/p' "$dir/a/metrics.jsonl" | tail -1)
+acc=$(sed -n 's/.*"test_top1":\([0-9.e+-]*\).*/\1/p' "$dir/a/metrics.jsonl" | tail -1)
+if [ -n "$first" ] && [ -n "$last" ] && awk -v a="$first" -v b="$last" 'BEGIN{exit !(b < a)}'; then
+    ok "loss falls over 3 epochs: $first -> $last"
+else bad "loss falls over 3 epochs: '$first' -> '$last'"; fi
+if awk -v a="$acc" 'BEGIN{exit !(a > 30)}'; then ok "test top-1 after 3 epochs: $acc% (chance 10%)"
+else bad "test top-1 after 3 epochs: '$acc'"; fi
+[ "$(wc -l <"$dir/a/metrics.jsonl")" = 3 ] && ok "metrics.jsonl has one line per epoch" ||
+    bad "metrics.jsonl lines: $(wc -l <"$dir/a/metrics.jsonl")"
+
+"$bin" train "${common[@]}" --out "$dir/b" >"$dir/b.log" 2>&1 || bad "train run b"
+cmp -s "$dir/a/last.safetensors" "$dir/b/last.safetensors" &&
+    ok "same seed twice: bit-identical checkpoints" || bad "same seed twice differs"
+
+"$bin" train "${common[@]}" --out "$dir/c" --stop-after 1 >"$dir/c.log" 2>&1 || bad "train run c"
+grep -q "stopped after epoch 1" "$dir/c.log" && ok "--stop-after 1 stops" || bad "--stop-after"
+"$bin" train --resume "$dir/c/last.safetensors" --no-progress >"$dir/c2.log" 2>&1 ||
+    { cat "$dir/c2.log"; bad "resume run c"; }
+cmp -s "$dir/a/last.safetensors" "$dir/c/last.safetensors" &&
+    ok "stopped + resumed = uninterrupted: bit-identical checkpoint" ||
+    bad "resumed checkpoint differs from the uninterrupted one"
+strip() { sed -E 's/,"epoch_s":[^,]*,"images_per_s":[^,}]*//' "$1"; }
+[ "$(strip "$dir/a/metrics.jsonl")" = "$(strip "$dir/c/metrics.jsonl")" ] &&
+    ok "stopped + resumed = uninterrupted: identical metrics" || bad "resumed metrics differ"
+
+out=$("$bin" eval --checkpoint "$dir/a/last.safetensors" 2>&1)
+top=$(sed -n 's/.*top-1 \([0-9.]*\)%.*/\1/p' <<<"$out")
+want=$(printf '%.2f' "$acc")
+[ "$top" = "$want" ] && ok "eval of the checkpoint: top-1 $top% = the last epoch's" ||
+    bad "eval top-1 '$top' vs metrics '$want': $out"
+"$bin" eval --checkpoint "$dir/a/best.safetensors" --logits "$dir/logits.safetensors" >/dev/null 2>&1 &&
+    [ -s "$dir/logits.safetensors" ] && ok "eval --logits writes a file" || bad "eval --logits"
+
+head -c 1000 "$dir/a/last.safetensors" >"$dir/trunc.safetensors"
+one_sentence() { # NAME EXPECTED_RC PATTERN -- cmd...
+    local name=$1 want=$2 pat=$3; shift 4
+    local err rc
+    err=$("$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" = "$want" ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -q -- "$pat" <<<"$err"; then
+        ok "$name: $err"
+    else bad "$name: exit $rc, '$err'"; fi
+}
+one_sentence "truncated checkpoint" 1 "trunc.safetensors" -- "$bin" eval --checkpoint "$dir/trunc.safetensors"
+one_sentence "missing checkpoint" 1 "nope.safetensors" -- "$bin" eval --checkpoint "$dir/nope.safetensors"
+one_sentence "resume with a recipe flag" 2 "--lr cannot be given with --resume" -- \
+    "$bin" train --resume "$dir/a/last.safetensors" --lr 0.5
+one_sentence "bad milestones" 2 "--milestones" -- "$bin" train "${common[@]}" --milestones 2,1
+one_sentence "unknown model" 1 "unknown model 'resnet9'" -- \
+    "$bin" train --model resnet9 --data "$dir/data" --out "$dir/x" --no-progress
+one_sentence "missing data" 1 "no such directory" -- "$bin" train --data "$dir/none" --out "$dir/x"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
