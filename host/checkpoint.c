@@ -42,13 +42,9 @@ struct item {
     char key[ST_NAME_LEN];
 };
 
-static int items(const struct vkd_graph *g, const struct model *m, struct item **out)
+/* Appends one model's items to it[k...]; returns the new count, or -1. */
+static int model_items(const struct vkd_graph *g, const struct model *m, struct item *it, int k)
 {
-    int n = m->n_params + 2 * m->n_bn;
-    struct item *it = calloc((size_t)n, sizeof(*it));
-    if (!it)
-        return -1;
-    int k = 0;
     for (int i = 0; i < m->n_params; i++) {
         it[k].tensor = m->params[i].tensor;
         it[k].ndim = m->params[i].ndim;
@@ -64,12 +60,28 @@ static int items(const struct vkd_graph *g, const struct model *m, struct item *
             it[k].ndim = 1;
             snprintf(it[k].key, sizeof(it[k].key), "%s.%s", m->bn[i],
                      j ? "running_var" : "running_mean");
-            if (it[k].tensor < 0) {
-                free(it);
+            if (it[k].tensor < 0)
                 return -1;
-            }
             k++;
         }
+    return k;
+}
+
+/* The model's items, then the extras' (a method's modules, keys "distill.*"). */
+static int items(const struct vkd_graph *g, const struct model *m, const struct model *extras,
+                 struct item **out)
+{
+    int n = m->n_params + 2 * m->n_bn + (extras ? extras->n_params + 2 * extras->n_bn : 0);
+    struct item *it = calloc((size_t)(n ? n : 1), sizeof(*it));
+    if (!it)
+        return -1;
+    int k = model_items(g, m, it, 0);
+    if (k >= 0 && extras)
+        k = model_items(g, extras, it, k);
+    if (k < 0) {
+        free(it);
+        return -1;
+    }
     *out = it;
     return k;
 }
@@ -80,14 +92,15 @@ static int momentum_tensor(const struct vkd_graph *g)
 }
 
 int ckpt_save(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
-              const struct model *m, const struct ckpt_meta *meta, int with_optimizer,
-              char *err, size_t errlen)
+              const struct model *m, const struct model *extras, const struct ckpt_meta *meta,
+              int with_optimizer, char *err, size_t errlen)
 {
     struct item *it = NULL;
-    int n = items(g, m, &it);
+    int n = items(g, m, extras, &it);
     struct st_writer *w = st_writer_create();
     float **bufs = calloc((size_t)(n > 0 ? n : 1) * 2, sizeof(float *));
-    int64_t *nbt = calloc((size_t)(m->n_bn ? m->n_bn : 1), sizeof(int64_t));
+    int n_bn = m->n_bn + (extras ? extras->n_bn : 0);
+    int64_t *nbt = calloc((size_t)(n_bn ? n_bn : 1), sizeof(int64_t));
     float *mom = NULL;
     int rc = -1;
     if (n < 0 || !w || !bufs || !nbt) {
@@ -122,9 +135,10 @@ int ckpt_save(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
             }
         }
     }
-    for (int i = 0; i < m->n_bn; i++) {
+    for (int i = 0; i < n_bn; i++) {
         char key[ST_NAME_LEN];
-        snprintf(key, sizeof(key), "%s.num_batches_tracked", m->bn[i]);
+        snprintf(key, sizeof(key), "%s.num_batches_tracked",
+                 i < m->n_bn ? m->bn[i] : extras->bn[i - m->n_bn]);
         nbt[i] = (int64_t)meta->step;
         if (st_writer_add(w, key, ST_I64, 0, NULL, &nbt[i]) < 0) {
             snprintf(err, errlen, "%s: out of memory", path);
@@ -236,8 +250,8 @@ static const struct st_tensor *find_exact(const struct st_file *f, const char *p
 }
 
 int ckpt_load(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
-              const struct model *m, struct ckpt_meta *meta, int with_optimizer, char *err,
-              size_t errlen)
+              const struct model *m, const struct model *extras, struct ckpt_meta *meta,
+              int with_optimizer, char *err, size_t errlen)
 {
     struct st_file f;
     struct item *it = NULL;
@@ -251,7 +265,7 @@ int ckpt_load(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
         snprintf(err, errlen, "%s: is a checkpoint of %s, not %s", path, meta->arch, m->arch);
         goto out;
     }
-    int n = items(g, m, &it);
+    int n = items(g, m, extras, &it);
     if (n < 0) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto out;

@@ -32,17 +32,18 @@ struct ckpt_meta {
     char config[2048];  /* the run configuration, "key=value" lines (train options) */
 };
 
-/* Writes m's weights and statistics (and, with_optimizer, the momentum) read from vk. */
+/* Writes m's weights and statistics, and extras' (a method's trainable modules, keys
+ * "distill.*"; NULL for none), and with_optimizer the momentum of both, read from vk. */
 int ckpt_save(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
-              const struct model *m, const struct ckpt_meta *meta, int with_optimizer,
-              char *err, size_t errlen);
+              const struct model *m, const struct model *extras, const struct ckpt_meta *meta,
+              int with_optimizer, char *err, size_t errlen);
 
 /* Reads path into vk: every key m needs must be present with its shape and dtype F32, and the
  * architecture in the metadata must be m's. with_optimizer: the momentum must be there too.
  * Returns 0, or -1 with one sentence naming the file and the problem. */
 int ckpt_load(const char *path, struct vkd_vk *vk, const struct vkd_graph *g,
-              const struct model *m, struct ckpt_meta *meta, int with_optimizer, char *err,
-              size_t errlen);
+              const struct model *m, const struct model *extras, struct ckpt_meta *meta,
+              int with_optimizer, char *err, size_t errlen);
 
 /* Reads only the metadata (to rebuild a run before loading into it). */
 int ckpt_read_meta(const char *path, struct ckpt_meta *meta, char *err, size_t errlen);

@@ -103,7 +103,7 @@ static int run(struct eval_run *r, const char *ckpt, const char *data, const cha
     if (vkd_graph_finalize(r->g, 0) != VKD_OK || vkd_vk_create(r->ctx, r->g, &vd, &r->vk) ||
         gpu_data_upload(r->vk, r->g, &r->gd) != VKD_OK)
         goto fail_device;
-    if (ckpt_load(ckpt, r->vk, r->g, &r->m, &r->meta, 0, err, sizeof(err)) < 0)
+    if (ckpt_load(ckpt, r->vk, r->g, &r->m, NULL, &r->meta, 0, err, sizeof(err)) < 0)
         goto fail_msg;
     double loss, top1, top5;
     float *logits = logits_path ? malloc(sizeof(float) * r->test.n * r->test.classes) : NULL;

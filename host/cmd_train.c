@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
 #include "cli.h"
+#include "method.h"
 #include "commands.h"
 #include "trainer.h"
 
@@ -30,13 +33,32 @@ static int parse_milestones(const char *text, struct train_opts *o)
     return 0;
 }
 
-int cmd_train(int argc, char **argv)
+/* The flags train and distill share, then distill's own; one parser for both commands. */
+static int run(int argc, char **argv, int distill)
 {
     struct train_opts o;
     train_opts_default(&o);
-    const char *schedule = "multistep", *milestones = NULL;
+    const char *schedule = "multistep", *milestones = NULL, *opts = NULL;
     int no_flip = 0, progress = 0, no_progress = 0, limit_train = 0, limit_test = 0, seed = 1;
-    const struct cli_flag flags[] = {
+    double gamma = NAN, alpha = NAN, beta = NAN, kd_t = NAN;
+    if (distill) {
+        o.command = "distill";
+        o.method = "kd";
+        o.out = "runs/distill";
+    }
+    const struct cli_flag distill_flags[] = {
+        {"--teacher-model", CLI_STRING, &o.teacher_model, "NAME", "the teacher's architecture"},
+        {"--teacher", CLI_STRING, &o.teacher, "CKPT",
+         "the teacher's checkpoint (a vkdistill train run's best.safetensors)"},
+        {"--method", CLI_STRING, &o.method, "NAME", "distillation method (kd); see below"},
+        {"--opt", CLI_STRING, &opts, "K=V,..", "the method's options (see below)"},
+        {"--gamma", CLI_DOUBLE, &gamma, "X", "weight of the cross-entropy (the method's gamma)",
+         0, 1e6},
+        {"--alpha", CLI_DOUBLE, &alpha, "X", "weight of the KL term (alpha)", 0, 1e6},
+        {"--beta", CLI_DOUBLE, &beta, "X", "weight of the method's own term (beta)", 0, 1e9},
+        {"--kd-T", CLI_DOUBLE, &kd_t, "X", "KD temperature (T)", 1e-3, 1e3},
+    };
+    const struct cli_flag common[] = {
         {"--model", CLI_STRING, &o.model, "NAME", "architecture (vkdistill models lists them)"},
         {"--data", CLI_STRING, &o.data, "DIR",
          "data set directory (IDX, CIFAR binary or class folders); default: Fashion-MNIST in "
@@ -74,15 +96,40 @@ int cmd_train(int argc, char **argv)
         {"--progress", CLI_BOOL, &progress, NULL, "progress bar even when not on a terminal"},
         {"--no-progress", CLI_BOOL, &no_progress, NULL, "no progress bar"},
     };
-    int seen[sizeof(flags) / sizeof(flags[0])] = {0};
+    enum { N_COMMON = sizeof(common) / sizeof(common[0]) };
+    enum { N_DISTILL = sizeof(distill_flags) / sizeof(distill_flags[0]) };
+    struct cli_flag flags[N_COMMON + N_DISTILL];
+    int n_flags = 0;
+    for (int i = 0; distill && i < N_DISTILL; i++)
+        flags[n_flags++] = distill_flags[i];
+    for (int i = 0; i < N_COMMON; i++)
+        flags[n_flags++] = common[i];
+    int seen[N_COMMON + N_DISTILL] = {0};
+    char usage[2048];
+    int un = snprintf(usage, sizeof(usage), "%s",
+                      "A run resumed with --resume continues bit-identically (same device); only\n"
+                      "--device, --out, --stop-after, --validation and the progress flags may be\n"
+                      "given with it.");
+    for (const char *const *m = method_names(); distill && *m && un > 0 && un < (int)sizeof(usage);
+         m++) {
+        const struct method *md = method_find(*m);
+        un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n\nmethod %s: %s\n  options:",
+                       md->name, md->summary);
+        for (int i = 0; i < md->n_params && un > 0 && un < (int)sizeof(usage); i++)
+            un += snprintf(usage + un, sizeof(usage) - (size_t)un, " %s=%g (%s)%s",
+                           md->params[i].name, md->params[i].value, md->params[i].help,
+                           i + 1 < md->n_params ? "," : "");
+    }
     const struct cli_command cmd = {
-        "train",
-        "Train a model on a data set: SGD with the KD literature's recipe, the whole step\n"
-        "recorded once and replayed on the GPU, evaluation every epoch, checkpoints (last and\n"
-        "best, safetensors with PyTorch state_dict names) and metrics.jsonl in --out.",
-        "A run resumed with --resume continues bit-identically (same device); only --device,\n"
-        "--out, --stop-after, --validation and the progress flags may be given with it.",
-        flags, (int)(sizeof(flags) / sizeof(flags[0])), seen};
+        distill ? "distill" : "train",
+        distill ? "Train a student with knowledge distillation from a frozen teacher: the teacher's\n"
+                  "forward pass (BatchNorm from running statistics) and the student's whole step\n"
+                  "are recorded into one command buffer. The teacher's accuracy is measured\n"
+                  "before training. Every loss term is logged. Recipe flags as vkdistill train."
+                : "Train a model on a data set: SGD with the KD literature's recipe, the whole step\n"
+                  "recorded once and replayed on the GPU, evaluation every epoch, checkpoints (last\n"
+                  "and best, safetensors with PyTorch state_dict names) and metrics.jsonl in --out.",
+        usage, flags, n_flags, seen};
     int r = cli_parse(&cmd, argc, argv);
     if (r)
         return r > 0 ? 0 : 2;
@@ -95,7 +142,7 @@ int cmd_train(int argc, char **argv)
         static const char *const allowed[] = {"--resume",     "--device",     "--out",
                                               "--validation", "--progress",   "--no-progress",
                                               "--stop-after"};
-        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        for (int i = 0; i < n_flags; i++) {
             int ok = !seen[i];
             for (size_t j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)
                 ok |= strcmp(flags[i].name, allowed[j]) == 0;
@@ -110,7 +157,7 @@ int cmd_train(int argc, char **argv)
     }
     /* A resumed run writes where it was writing, unless told otherwise. */
     static char resume_dir[4096];
-    for (size_t i = 0; o.resume && i < sizeof(flags) / sizeof(flags[0]); i++)
+    for (int i = 0; o.resume && i < n_flags; i++)
         if (strcmp(flags[i].name, "--out") == 0 && !seen[i]) {
             snprintf(resume_dir, sizeof(resume_dir), "%s", o.resume);
             char *slash = strrchr(resume_dir, '/');
@@ -134,5 +181,31 @@ int cmd_train(int argc, char **argv)
                 o.warmup_epochs, o.epochs);
         return 2;
     }
+    /* --gamma/--alpha/--beta/--kd-T are the methods' options of those names */
+    static char method_opts[512];
+    int mn = snprintf(method_opts, sizeof(method_opts), "%s", opts ? opts : "");
+    const char *names[4] = {"gamma", "alpha", "beta", "T"};
+    double vals[4] = {gamma, alpha, beta, kd_t};
+    for (int i = 0; i < 4; i++)
+        if (!isnan(vals[i]) && mn >= 0 && mn < (int)sizeof(method_opts))
+            mn += snprintf(method_opts + mn, sizeof(method_opts) - (size_t)mn, "%s%s=%.17g",
+                           mn ? "," : "", names[i], vals[i]);
+    o.method_opts = *method_opts ? method_opts : NULL;
+    if (distill && !o.resume && (!o.teacher || !o.teacher_model) && o.method &&
+        method_find(o.method) && method_find(o.method)->needs_teacher) {
+        fprintf(stderr, "vkdistill distill: method %s needs --teacher-model and --teacher\n",
+                o.method);
+        return 2;
+    }
     return train_run(&o);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    return run(argc, argv, 0);
+}
+
+int cmd_distill(int argc, char **argv)
+{
+    return run(argc, argv, 1);
 }

@@ -17,6 +17,7 @@ static const struct command commands[] = {
     {"validate", cmd_validate, "check every op pass of a device against the CPU reference"},
     {"models", cmd_models, "list the model zoo: parameters, MACs, feature taps"},
     {"train", cmd_train, "train a model on a data set"},
+    {"distill", cmd_distill, "train a student from a teacher (knowledge distillation)"},
     {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
     {"bench", cmd_bench, "time a model's training step on synthetic data"},
 };

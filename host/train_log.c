@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "method.h"
 #include "train_log.h"
 
 static double now(void)
@@ -128,6 +129,22 @@ void train_log_header(struct train_log *l, const struct train_opts *o,
     fflush(stdout);
 }
 
+void train_log_method(struct train_log *l, const char *method, const struct kd_build *kb,
+                      double teacher_top1, uint64_t teacher_weights)
+{
+    (void)l;
+    printf("method   %s:", method);
+    for (int t = 0; t < kb->n_terms; t++)
+        printf(" %s%g x %s", t ? "+ " : "", kb->terms[t].weight, kb->terms[t].name);
+    if (kb->extras.n_weights)
+        printf("  (%.3f M extra trainable parameters)", kb->extras.n_weights / 1e6);
+    printf("\n");
+    if (teacher_top1 >= 0)
+        printf("teacher  %s: %.3f M parameters, test top-1 %.2f%% (measured now)\n",
+               kb->teacher->arch, teacher_weights / 1e6, teacher_top1);
+    fflush(stdout);
+}
+
 void train_log_progress(struct train_log *l, int epoch, int epochs, int step, int steps,
                         double loss, double top1, double images_per_s, double eta_s)
 {
@@ -166,13 +183,18 @@ void train_log_epoch(struct train_log *l, const struct epoch_metrics *m)
             "{\"epoch\":%d,\"lr\":%.9g,\"train_loss\":%.9g,\"train_top1\":%.6g,"
             "\"epoch_s\":%.3f,\"images_per_s\":%.2f",
             m->epoch, m->lr, m->train_loss, m->train_top1, m->epoch_s, m->images_per_s);
+    for (int t = 0; t < m->n_terms; t++)
+        fprintf(l->metrics, ",\"loss_%s\":%.9g", m->term_name[t], m->term[t]);
     if (m->evaluated)
         fprintf(l->metrics, ",\"test_loss\":%.9g,\"test_top1\":%.6g,\"test_top5\":%.6g",
                 m->test_loss, m->test_top1, m->test_top5);
     fprintf(l->metrics, "}\n");
     fflush(l->metrics);
-    printf("epoch %3d  lr %.5f  train loss %.4f acc %6.2f%%", m->epoch, m->lr, m->train_loss,
-           m->train_top1);
+    printf("epoch %3d  lr %.5f  train loss %.4f", m->epoch, m->lr, m->train_loss);
+    if (m->n_terms > 1)
+        for (int t = 0; t < m->n_terms; t++)
+            printf("%s%s %.4f", t ? " " : " (", m->term_name[t], m->term[t]);
+    printf("%s acc %6.2f%%", m->n_terms > 1 ? ")" : "", m->train_top1);
     if (m->evaluated)
         printf("  test loss %.4f top-1 %6.2f%% top-5 %6.2f%%", m->test_loss, m->test_top1,
                m->test_top5);

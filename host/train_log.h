@@ -21,6 +21,9 @@ struct epoch_metrics {
     int evaluated;
     double test_loss, test_top1, test_top5;
     double epoch_s, images_per_s;
+    int n_terms; /* the method's loss terms, epoch means (unweighted) */
+    char term_name[8][32];
+    double term[8];
 };
 
 struct train_log {
@@ -43,6 +46,11 @@ void train_log_header(struct train_log *l, const struct train_opts *o,
                       const struct vkd_device_info *d, const struct dataset *train,
                       const struct dataset *test, uint64_t weights, uint64_t macs, int steps,
                       int start_epoch);
+struct kd_build;
+/* The method, its hyper-parameters and loss terms, and the teacher's measured accuracy
+ * (teacher_top1 < 0: no teacher). */
+void train_log_method(struct train_log *l, const char *method, const struct kd_build *kb,
+                      double teacher_top1, uint64_t teacher_weights);
 void train_log_progress(struct train_log *l, int epoch, int epochs, int step, int steps,
                         double loss, double top1, double images_per_s, double eta_s);
 void train_log_end_progress(struct train_log *l);

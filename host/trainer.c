@@ -27,6 +27,7 @@
 
 #include "checkpoint.h"
 #include "gpu_data.h"
+#include "method.h"
 #include "models.h"
 #include "train_log.h"
 #include "trainer.h"
@@ -36,7 +37,9 @@
 void train_opts_default(struct train_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->command = "train";
     o->model = "resnet20";
+    o->method = "ce";
     o->out = "runs/train";
     o->epochs = 240;
     o->batch = 64;
@@ -80,14 +83,15 @@ double train_lr_at(const struct train_opts *o, uint64_t step, uint64_t steps_per
 
 struct session {
     const struct train_opts *o;
+    const struct method *method;
     struct vkd_context *ctx;
     struct dataset train, test;
     struct vkd_graph *g;
-    struct model m, em;
+    struct model m, em, tm, tem; /* student, its evaluation copy, teacher, its evaluation copy */
+    struct kd_build kb;          /* the method's loss terms and trainable extras */
     struct gpu_data gtr, gte;
     int prm_tr, lab_tr;
-    int loss, top1;
-    struct eval_head eval;
+    struct eval_head eval, teval; /* student (phase 1), teacher (phase 2) */
     int batch, eval_batch;
     struct vkd_vk *vk;
     uint32_t *prm, *lab; /* per-run host inputs (max of both batch sizes) */
@@ -104,6 +108,45 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Taps for the method: the student's and the teacher's feature tensors. */
+static int model_tap_fn(struct kd_build *b, enum kd_side side, const char *tap)
+{
+    const struct model *m = side == KD_STUDENT ? b->student : b->teacher;
+    int t = m ? model_tap(m, tap) : -1;
+    if (t < 0)
+        snprintf(b->err, sizeof(b->err), "the %s %s has no feature tap '%s'",
+                 side == KD_STUDENT ? "student" : "teacher", m ? m->arch : "(none)", tap);
+    return t;
+}
+
+/* An evaluation head in `phase`: test images -> a copy of the model sharing the weights named
+ * param_prefix* -> cross-entropy and top-1/top-5 counts. */
+static int eval_head_build(struct session *s, struct eval_head *h, int phase, const char *arch,
+                           const char *prefix, const char *param_prefix, struct model *m,
+                           char *err, size_t errlen)
+{
+    char name[VKD_NAME_LEN];
+    vkd_graph_set_phase(s->g, phase);
+    h->phase = phase;
+    h->batch = s->eval_batch;
+    snprintf(name, sizeof(name), "%sparams", prefix);
+    h->params = vkd_graph_input(s->g, name, VKD_U32, s->eval_batch, 4, 1, 1);
+    snprintf(name, sizeof(name), "%slabels", prefix);
+    h->labels = vkd_graph_input(s->g, name, VKD_U32, s->eval_batch, 1, 1, 1);
+    snprintf(name, sizeof(name), "%snormalise", prefix);
+    int xe = gpu_data_batch(s->g, name, &s->gte, h->params, s->eval_batch, 0, s->mean, s->std);
+    struct model_opts eo = {.batch = s->eval_batch, .in_c = (int)s->test.c,
+                            .in_hw = (int)s->test.h, .classes = (int)s->test.classes,
+                            .input = xe, .has_input = 1, .prefix = prefix,
+                            .param_prefix = param_prefix, .share = 1};
+    if (model_build(s->g, arch, &eo, m, err, errlen) < 0)
+        return -1;
+    h->logits = m->logits;
+    snprintf(name, sizeof(name), "%sce", prefix);
+    h->loss = vkd_softmax_ce(s->g, name, m->logits, h->labels, &h->top1, &h->top5);
+    return 0;
+}
+
 static int build(struct session *s, char *err, size_t errlen)
 {
     const struct dataset *tr = &s->train;
@@ -117,7 +160,8 @@ static int build(struct session *s, char *err, size_t errlen)
         gpu_data_plan(s->g, dev, &s->test, "test", &s->gte, err, errlen) < 0)
         return -1;
 
-    /* phase 0: the training step */
+    /* phase 0: the training step: teacher forward (frozen, BatchNorm from running statistics)
+     * and student step on the same augmented batch, the method's losses, SGD */
     s->prm_tr = vkd_graph_input(s->g, "train.params", VKD_U32, s->batch, 4, 1, 1);
     s->lab_tr = vkd_graph_input(s->g, "train.labels", VKD_U32, s->batch, 1, 1, 1);
     int x = gpu_data_batch(s->g, "train.augment", &s->gtr, s->prm_tr, s->batch, s->o->pad,
@@ -125,27 +169,40 @@ static int build(struct session *s, char *err, size_t errlen)
     struct model_opts mo = {.batch = s->batch, .in_c = (int)tr->c, .in_hw = (int)tr->h,
                             .classes = (int)tr->classes, .training = 1, .input = x,
                             .has_input = 1};
+    if (s->o->teacher_model) {
+        struct model_opts to = mo;
+        to.training = 0, to.frozen = 1, to.prefix = "teacher/";
+        if (model_build(s->g, s->o->teacher_model, &to, &s->tm, err, errlen) < 0)
+            return -1;
+    }
     if (model_build(s->g, s->o->model, &mo, &s->m, err, errlen) < 0)
         return -1;
-    s->loss = vkd_softmax_ce(s->g, "ce", s->m.logits, s->lab_tr, &s->top1, NULL);
-    vkd_graph_loss(s->g, s->loss, -1);
-
-    /* phase 1: evaluation, the same weights */
-    struct eval_head *h = &s->eval;
-    vkd_graph_set_phase(s->g, 1);
-    h->phase = 1;
-    h->batch = s->eval_batch;
-    h->params = vkd_graph_input(s->g, "test.params", VKD_U32, s->eval_batch, 4, 1, 1);
-    h->labels = vkd_graph_input(s->g, "test.labels", VKD_U32, s->eval_batch, 1, 1, 1);
-    int xe = gpu_data_batch(s->g, "test.normalise", &s->gte, h->params, s->eval_batch, 0,
-                            s->mean, s->std);
-    struct model_opts eo = mo;
-    eo.batch = s->eval_batch, eo.training = 0, eo.input = xe, eo.prefix = "eval/",
-    eo.param_prefix = "", eo.share = 1;
-    if (model_build(s->g, s->o->model, &eo, &s->em, err, errlen) < 0)
+    struct kd_build *kb = &s->kb;
+    kb->g = s->g;
+    kb->batch = s->batch;
+    kb->classes = (int)tr->classes;
+    kb->labels = s->lab_tr;
+    kb->has_teacher = s->o->teacher_model != NULL;
+    kb->tap = model_tap_fn;
+    kb->student = &s->m;
+    kb->teacher = s->o->teacher_model ? &s->tm : NULL;
+    kb->top1 = -1;
+    kb->extras.prefix = kb->extras.param_prefix = "";
+    snprintf(kb->extras.arch, sizeof(kb->extras.arch), "%s", s->method->name);
+    if (method_resolve(s->method, s->o->method_opts, kb->params, err, errlen) < 0)
         return -1;
-    h->logits = s->em.logits;
-    h->loss = vkd_softmax_ce(s->g, "eval/ce", s->em.logits, h->labels, &h->top1, &h->top5);
+    if (s->method->build(kb) < 0) {
+        snprintf(err, errlen, "method %s: %s", s->method->name, kb->err);
+        return -1;
+    }
+
+    /* phase 1: the student's evaluation; phase 2: the teacher's (measured before training) */
+    if (eval_head_build(s, &s->eval, 1, s->o->model, "eval/", "", &s->em, err, errlen) < 0)
+        return -1;
+    if (s->o->teacher_model && eval_head_build(s, &s->teval, 2, s->o->teacher_model,
+                                               "teacher_eval/", "teacher/", &s->tem, err,
+                                               errlen) < 0)
+        return -1;
     if (vkd_graph_finalize(s->g, 1) != VKD_OK) {
         snprintf(err, errlen, "internal error building the graph: %s", vkd_graph_error(s->g));
         return -1;
@@ -153,35 +210,36 @@ static int build(struct session *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Initial weights as the PyTorch definitions make them, from the seeded RNG; running
- * statistics mean 0, variance 1. */
-static enum vkd_status init_weights(struct session *s)
+/* Initial weights of m as the PyTorch definitions make them, drawn from rng in m's parameter
+ * order; running statistics mean 0 (the executor zeroes memory), variance 1. */
+static enum vkd_status init_weights(struct session *s, const struct model *m,
+                                    struct vkd_rng *rng)
 {
-    struct vkd_rng rng = {s->o->seed * 0x9e3779b97f4a7c15ull + 12345};
     enum vkd_status st = VKD_OK;
-    for (int i = 0; i < s->m.n_params && st == VKD_OK; i++) {
-        const struct model_param *p = &s->m.params[i];
+    for (int i = 0; i < m->n_params && st == VKD_OK; i++) {
+        const struct model_param *p = &m->params[i];
         const struct vkd_tensor *t = vkd_graph_tensor_at(s->g, p->tensor);
         size_t n = vkd_tensor_numel(t);
         float *v = malloc(n * sizeof(float));
         if (!v)
             return VKD_ERR_OUT_OF_MEMORY;
-        double sd = sqrt(2.0 / (double)(t->n * t->h * t->w)), bound = 1.0 / sqrt(p->arg);
+        double sd = sqrt(2.0 / (double)(t->n * t->h * t->w));
+        double bound = p->arg > 0 ? 1.0 / sqrt(p->arg) : 0;
         for (size_t j = 0; j < n; j++) {
             switch (p->init) {
-            case INIT_KAIMING_FAN_OUT: v[j] = (float)(sd * vkd_rng_normal(&rng)); break;
+            case INIT_KAIMING_FAN_OUT: v[j] = (float)(sd * vkd_rng_normal(rng)); break;
             case INIT_ONE: v[j] = 1.0f; break;
             case INIT_ZERO: v[j] = 0.0f; break;
-            case INIT_TORCH_LINEAR: v[j] = (float)(bound * (2 * vkd_rng_uniform(&rng) - 1)); break;
-            case INIT_NORMAL: v[j] = (float)(p->arg * vkd_rng_normal(&rng)); break;
+            case INIT_TORCH_LINEAR: v[j] = (float)(bound * (2 * vkd_rng_uniform(rng) - 1)); break;
+            case INIT_NORMAL: v[j] = (float)(p->arg * vkd_rng_normal(rng)); break;
             }
         }
         st = vkd_vk_write_f32(s->vk, p->tensor, v);
         free(v);
     }
-    for (int i = 0; i < s->m.n_bn && st == VKD_OK; i++) {
+    for (int i = 0; i < m->n_bn && st == VKD_OK; i++) {
         char name[VKD_NAME_LEN];
-        snprintf(name, sizeof(name), "%s.running_var", s->m.bn[i]);
+        snprintf(name, sizeof(name), "%s%s.running_var", m->param_prefix, m->bn[i]);
         int t = vkd_graph_find(s->g, name);
         size_t n = vkd_tensor_numel(vkd_graph_tensor_at(s->g, t));
         float *one = malloc(n * sizeof(float));
@@ -208,7 +266,7 @@ static void permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng)
 
 static int fail_device(struct session *s, const char *what)
 {
-    fprintf(stderr, "vkdistill train: %s: %s\n", what, vkd_context_error(s->ctx));
+    fprintf(stderr, "vkdistill %s: %s: %s\n", s->o->command, what, vkd_context_error(s->ctx));
     return 1;
 }
 
@@ -218,6 +276,12 @@ static void config_text(const struct train_opts *o, char *buf, size_t len)
     char ms[96] = "";
     for (int i = 0, n = 0; i < o->n_milestones && n >= 0 && (size_t)n < sizeof(ms); i++)
         n += snprintf(ms + n, sizeof(ms) - (size_t)n, "%s%d", i ? "," : "", o->milestones[i]);
+    int n = snprintf(buf, len, "method=%s\nmethod_opts=%s\nteacher_model=%s\nteacher=%s\n",
+                     o->method, o->method_opts ? o->method_opts : "",
+                     o->teacher_model ? o->teacher_model : "", o->teacher ? o->teacher : "");
+    if (n < 0 || (size_t)n >= len)
+        return;
+    buf += n, len -= (size_t)n;
     snprintf(buf, len,
              "model=%s\ndata=%s\nepochs=%d\nbatch=%d\neval_batch=%d\neval_every=%d\n"
              "limit_train=%u\nlimit_test=%u\nlr=%.17g\nmomentum=%.17g\nweight_decay=%.17g\n"
@@ -230,18 +294,29 @@ static void config_text(const struct train_opts *o, char *buf, size_t len)
 }
 
 /* The options of the run a checkpoint continues (strings point into `keep`). */
-static int config_read(const struct ckpt_meta *meta, struct train_opts *o, char keep[2][512])
+static int config_read(const struct ckpt_meta *meta, struct train_opts *o, char keep[6][512])
 {
     const char *v;
 #define GET(key) ((v = ckpt_config_get(meta, key)) != NULL)
+#define KEEP(i, field)                                                                             \
+    do {                                                                                           \
+        snprintf(keep[i], 512, "%s", v);                                                           \
+        o->field = *keep[i] ? keep[i] : NULL;                                                      \
+    } while (0)
     if (!GET("model"))
         return -1;
-    snprintf(keep[0], 512, "%s", v);
-    o->model = keep[0];
-    if (GET("data")) {
-        snprintf(keep[1], 512, "%s", v);
-        o->data = keep[1];
-    }
+    KEEP(0, model);
+    if (GET("data"))
+        KEEP(1, data);
+    if (GET("method"))
+        KEEP(2, method);
+    if (GET("method_opts"))
+        KEEP(3, method_opts);
+    if (GET("teacher_model"))
+        KEEP(4, teacher_model);
+    if (GET("teacher"))
+        KEEP(5, teacher);
+#undef KEEP
     if (GET("epochs")) o->epochs = atoi(v);
     if (GET("batch")) o->batch = atoi(v);
     if (GET("eval_batch")) o->eval_batch = atoi(v);
@@ -297,6 +372,9 @@ static void session_free(struct session *s)
     vkd_vk_destroy(s->vk);
     model_free(&s->m);
     model_free(&s->em);
+    model_free(&s->tm);
+    model_free(&s->tem);
+    model_free(&s->kb.extras);
     vkd_graph_destroy(s->g);
     if (s->ctx) {
         uint32_t msgs = vkd_context_validation_messages(s->ctx);
@@ -337,21 +415,31 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
         sp[VKD_SP_WEIGHT_DECAY] = (float)o->weight_decay;
         sp[VKD_SP_NESTEROV] = o->nesterov ? 1.0f : 0.0f;
         sp[VKD_SP_STEP] = (float)global;
-        double loss, top1;
+        const struct kd_build *kb = &s->kb;
+        for (int t = 0; t < kb->n_terms; t++)
+            sp[kb->terms[t].slot] = (float)kb->terms[t].weight;
+        double top1 = 0, loss = 0, term[METHOD_MAX_TERMS];
         if (vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->lab_tr, s->lab, 4 * (size_t)B) != VKD_OK ||
             vkd_vk_write_f32(s->vk, vkd_graph_step_params(s->g), sp) != VKD_OK ||
-            vkd_vk_run(s->vk) != VKD_OK || vkd_vk_read(s->vk, s->loss, &loss) != VKD_OK ||
-            vkd_vk_read(s->vk, s->top1, &top1) != VKD_OK)
+            vkd_vk_run(s->vk) != VKD_OK ||
+            (kb->top1 >= 0 && vkd_vk_read(s->vk, kb->top1, &top1) != VKD_OK))
             return fail_device(s, "a training step failed");
+        for (int t = 0; t < kb->n_terms; t++) {
+            if (vkd_vk_read(s->vk, kb->terms[t].tensor, &term[t]) != VKD_OK)
+                return fail_device(s, "a training step failed");
+            loss += (double)(float)kb->terms[t].weight * term[t];
+        }
         if (!isfinite(loss)) {
             train_log_end_progress(&s->log);
             fprintf(stderr,
-                    "vkdistill train: training diverged in epoch %d, step %llu: the loss is %g "
+                    "vkdistill %s: training diverged in epoch %d, step %llu: the loss is %g "
                     "(try a lower --lr); the last checkpoint is epoch %d\n",
-                    epoch + 1, (unsigned long long)step + 1, loss, epoch);
+                    o->command, epoch + 1, (unsigned long long)step + 1, loss, epoch);
             return 1;
         }
+        for (int t = 0; t < kb->n_terms; t++)
+            em->term[t] += term[t] / (double)s->steps_per_epoch;
         lsum += loss, hits += top1;
         double el = now() - t0;
         train_log_progress(&s->log, epoch + 1, o->epochs, (int)step + 1,
@@ -368,17 +456,20 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
     return 0;
 }
 
+/* last: the student, the method's extras and the optimizer (what resume needs); best: the
+ * student alone (what a user deploys or loads into PyTorch). */
 static int save_checkpoints(struct session *s, int improved)
 {
     char path[4096], err[1024];
     snprintf(path, sizeof(path), "%s/last.safetensors", s->o->out);
-    if (ckpt_save(path, s->vk, s->g, &s->m, &s->meta, 1, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vkdistill train: %s\n", err);
+    if (ckpt_save(path, s->vk, s->g, &s->m, &s->kb.extras, &s->meta, 1, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill %s: %s\n", s->o->command, err);
         return 1;
     }
     snprintf(path, sizeof(path), "%s/best.safetensors", s->o->out);
-    if (improved && ckpt_save(path, s->vk, s->g, &s->m, &s->meta, 0, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vkdistill train: %s\n", err);
+    if (improved &&
+        ckpt_save(path, s->vk, s->g, &s->m, NULL, &s->meta, 0, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill %s: %s\n", s->o->command, err);
         return 1;
     }
     return 0;
@@ -388,21 +479,32 @@ int train_run(const struct train_opts *oin)
 {
     struct train_opts o = *oin;
     struct session s = {0};
-    char err[1024], keep[2][512];
+    char err[1024], keep[6][512];
     int start = 0, rc = 1;
     s.o = &o;
     if (o.resume) {
         if (ckpt_read_meta(o.resume, &s.meta, err, sizeof(err)) < 0 ||
             config_read(&s.meta, &o, keep) < 0) {
-            fprintf(stderr, "vkdistill train: %s\n",
+            fprintf(stderr, "vkdistill %s: %s\n", o.command,
                     *err ? err : "the checkpoint has no run configuration");
             return 1;
         }
         start = s.meta.epoch;
     }
+    s.method = method_find(o.method);
+    if (!s.method) {
+        fprintf(stderr, "vkdistill %s: no method '%s' (vkdistill distill --help lists them)\n",
+                o.command, o.method);
+        return 1;
+    }
+    if (s.method->needs_teacher && (!o.teacher_model || !o.teacher)) {
+        fprintf(stderr, "vkdistill %s: method %s needs a teacher: --teacher-model and --teacher\n",
+                o.command, o.method);
+        return 1;
+    }
     s.batch = o.batch;
     if (load_data(&s, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vkdistill train: %s\n", err);
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
     }
     s.eval_batch = o.eval_batch < (int)s.test.n ? o.eval_batch : (int)s.test.n;
@@ -410,11 +512,11 @@ int train_run(const struct train_opts *oin)
     gpu_data_normalisation(&s.train, s.mean, s.std);
     struct vkd_context_desc cd = {o.device, o.validation, train_log_validation, NULL};
     if (vkd_context_create(&cd, &s.ctx, err, sizeof(err)) != VKD_OK) {
-        fprintf(stderr, "vkdistill train: %s\n", err);
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
     }
     if (build(&s, err, sizeof(err)) < 0) {
-        fprintf(stderr, "vkdistill train: %s\n", err);
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
     }
     struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 0};
@@ -424,7 +526,7 @@ int train_run(const struct train_opts *oin)
     uint32_t *perm = malloc(sizeof(uint32_t) * s.train.n);
     if (!s.prm || !s.lab || !perm) {
         free(perm);
-        fprintf(stderr, "vkdistill train: out of host memory\n");
+        fprintf(stderr, "vkdistill %s: out of host memory\n", o.command);
         goto out;
     }
     if (vkd_vk_create(s.ctx, s.g, &vd, &s.vk) != VKD_OK ||
@@ -434,16 +536,47 @@ int train_run(const struct train_opts *oin)
         fail_device(&s, "cannot set up the training step");
         goto out;
     }
+    struct vkd_rng init_rng = {o.seed * 0x9e3779b97f4a7c15ull + 12345};
     if (o.resume) {
-        if (ckpt_load(o.resume, s.vk, s.g, &s.m, &s.meta, 1, err, sizeof(err)) < 0) {
+        if (ckpt_load(o.resume, s.vk, s.g, &s.m, &s.kb.extras, &s.meta, 1, err, sizeof(err)) <
+            0) {
             free(perm);
-            fprintf(stderr, "vkdistill train: %s\n", err);
+            fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
             goto out;
         }
-    } else if (init_weights(&s) != VKD_OK) {
+    } else if (init_weights(&s, &s.m, &init_rng) != VKD_OK ||
+               init_weights(&s, &s.kb.extras, &init_rng) != VKD_OK) {
         free(perm);
         fail_device(&s, "cannot initialise the weights");
         goto out;
+    }
+    double teacher_top1 = -1;
+    if (o.teacher_model) {
+        /* A wrong teacher is caught here, before hours are spent: the checkpoint must be of the
+         * named architecture with every tensor's shape, and its accuracy is printed. */
+        struct ckpt_meta tmeta;
+        double tl, t5;
+        if (ckpt_load(o.teacher, s.vk, s.g, &s.tm, NULL, &tmeta, 0, err, sizeof(err)) < 0) {
+            free(perm);
+            fprintf(stderr, "vkdistill %s: teacher: %s\n", o.command, err);
+            goto out;
+        }
+        if (tmeta.classes != (int)s.train.classes || tmeta.in_c != (int)s.train.c ||
+            tmeta.in_hw != (int)s.train.h) {
+            free(perm);
+            fprintf(stderr,
+                    "vkdistill %s: teacher %s was trained on %dx%dx%d images with %d classes; "
+                    "this data set has %ux%ux%u with %u\n",
+                    o.command, o.teacher, tmeta.in_c, tmeta.in_hw, tmeta.in_hw, tmeta.classes,
+                    s.train.c, s.train.h, s.train.w, s.train.classes);
+            goto out;
+        }
+        if (eval_dataset(s.vk, s.g, &s.teval, &s.test, &tl, &teacher_top1, &t5, NULL) !=
+            VKD_OK) {
+            free(perm);
+            fail_device(&s, "evaluating the teacher failed");
+            goto out;
+        }
     }
     snprintf(s.meta.arch, sizeof(s.meta.arch), "%s", o.model);
     s.meta.classes = (int)s.train.classes, s.meta.in_c = (int)s.train.c;
@@ -453,14 +586,18 @@ int train_run(const struct train_opts *oin)
     config_text(&o, s.meta.config, sizeof(s.meta.config));
     if (train_log_open(&s.log, o.out, start, o.progress, err, sizeof(err)) < 0) {
         free(perm);
-        fprintf(stderr, "vkdistill train: %s\n", err);
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
     }
     train_log_header(&s.log, &o, vkd_context_device(s.ctx), &s.train, &s.test, s.m.n_weights,
                      s.m.macs, (int)s.steps_per_epoch, start);
+    train_log_method(&s.log, s.method->name, &s.kb, teacher_top1,
+                     o.teacher_model ? s.tm.n_weights : 0);
     rc = 0;
     for (int epoch = start; epoch < o.epochs && rc == 0; epoch++) {
-        struct epoch_metrics em = {.epoch = epoch + 1};
+        struct epoch_metrics em = {.epoch = epoch + 1, .n_terms = s.kb.n_terms};
+        for (int t = 0; t < s.kb.n_terms; t++)
+            snprintf(em.term_name[t], sizeof(em.term_name[t]), "%s", s.kb.terms[t].name);
         rc = train_epoch(&s, epoch, perm, &em);
         if (rc)
             break;

@@ -14,7 +14,12 @@
 enum lr_schedule { LR_MULTISTEP, LR_COSINE };
 
 struct train_opts {
+    const char *command;   /* "train" or "distill", for messages */
     const char *model;
+    const char *method;        /* distillation method (method.h); "ce" = plain training */
+    const char *method_opts;   /* "k=v,k=v" hyper-parameter overrides, or NULL */
+    const char *teacher_model; /* architecture of the teacher, or NULL */
+    const char *teacher;       /* the teacher's checkpoint, or NULL */
     const char *data;      /* directory; NULL: DATA_DEFAULT_DIR */
     const char *device;
     const char *out;       /* output directory */

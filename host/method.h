@@ -1,0 +1,98 @@
+/*
+ * method.h - the distillation-method interface. A method is a small module that
+ *   - reads feature taps of the student and (if it has one) the teacher, by the models' tap
+ *     names (models.h: "stem", "stageK", "stageK_pre", "pool", "logits");
+ *   - may add trainable extras to the student's parameters (embeddings, regressors, heads),
+ *     initialised like their PyTorch modules, saved in checkpoints under "distill.<name>";
+ *   - appends its loss nodes to the graph and registers each loss term with its weight.
+ * Losses are built from engine ops, so their gradients come from ops validated one by one.
+ * Adding a method is one file in host/methods/ and one line in methods.c: nothing in the engine
+ * or in other methods changes.
+ *
+ * The same build function serves training (taps are the models' tensors) and `vkdistill loss`
+ * (taps are INPUT tensors read from a file), through kd_tap().
+ */
+#ifndef VKD_METHOD_H
+#define VKD_METHOD_H
+
+#include <stddef.h>
+
+#include "models.h"
+#include "vkd.h"
+
+#define METHOD_MAX_PARAMS 16
+#define METHOD_MAX_TERMS 8
+
+enum kd_side { KD_STUDENT, KD_TEACHER };
+
+/* A hyper-parameter: name, default, meaning. Values come from --opt NAME=VALUE (and the common
+ * flags --gamma, --alpha, --beta, --kd-T, which are these names). */
+struct method_param {
+    const char *name;
+    double value;
+    const char *help;
+};
+
+/* A loss term: its scalar tensor (OUTPUT kind, read every step) and weight. */
+struct loss_term {
+    char name[32];
+    int tensor;
+    double weight;
+    int slot; /* step-parameter slot holding the weight (set by the trainer each step) */
+};
+
+struct kd_build;
+typedef int (*kd_tap_fn)(struct kd_build *b, enum kd_side side, const char *tap);
+
+struct kd_build {
+    struct vkd_graph *g;
+    int batch;
+    int classes;
+    int labels;               /* (batch) u32 */
+    int has_teacher;
+    kd_tap_fn tap;            /* tensor of a tap, or -1 (with a sentence in err) */
+    void *tap_user;
+    const struct model *student, *teacher; /* NULL when taps are files (vkdistill loss) */
+    double params[METHOD_MAX_PARAMS];      /* the method's hyper-parameters, resolved */
+    struct loss_term terms[METHOD_MAX_TERMS];
+    int n_terms;
+    struct model extras;      /* trainable extras (model_param list, init, ndim); prefix "distill." */
+    int top1;                 /* the student's top-1 count on the batch (kd_ce sets it), or -1 */
+    char err[512];
+};
+
+struct method {
+    const char *name;
+    const char *summary;
+    int needs_teacher;        /* 0: self-distillation or plain CE */
+    const struct method_param *params;
+    int n_params;
+    /* Tap names the method reads (for `vkdistill loss` and the docs), NULL-terminated. */
+    const char *const *student_taps, *const *teacher_taps;
+    /* Appends the loss nodes; 0, or -1 with a sentence in b->err. */
+    int (*build)(struct kd_build *b);
+};
+
+const struct method *method_find(const char *name);
+const char *const *method_names(void); /* NULL-terminated */
+/* Resolves hyper-parameters: defaults, then "k=v,k=v" overrides; -1 with a sentence on an
+ * unknown name or a bad value. */
+int method_resolve(const struct method *m, const char *overrides, double *values, char *err,
+                   size_t errlen);
+double method_param(const struct method *m, const struct kd_build *b, const char *name);
+
+/* Helpers for methods. */
+int kd_tap(struct kd_build *b, enum kd_side side, const char *tap);
+/* The cross-entropy of the student's logits against the labels as term "ce" with weight w;
+ * also gives the trainer its top-1 count. Returns the loss tensor or -1. */
+int kd_ce(struct kd_build *b, double weight);
+/* Registers a loss term (the tensor must be a scalar); -1 when full. */
+int kd_term(struct kd_build *b, const char *name, int tensor, double weight);
+/* A trainable extra (PARAM "distill.<key>") with its PyTorch init and rank. */
+int kd_extra(struct kd_build *b, const char *key, int ndim, int n, int c, int h, int w,
+             enum init_kind init, double arg);
+/* Extras as modules: 1x1-conv embedding (no bias) and a training-mode BatchNorm2d. */
+int kd_conv1x1(struct kd_build *b, const char *module, int x, int cout);
+int kd_bn(struct kd_build *b, const char *module, int x);
+
+#endif
