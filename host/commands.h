@@ -9,6 +9,7 @@ int cmd_devices(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
+int cmd_loss(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"train", cmd_train, "train a model on a data set"},
     {"distill", cmd_distill, "train a student from a teacher (knowledge distillation)"},
     {"eval", cmd_eval, "evaluate a checkpoint on a test set"},
+    {"loss", cmd_loss, "a method's loss and gradients on given tensors (check against PyTorch)"},
     {"bench", cmd_bench, "time a model's training step on synthetic data"},
 };
 
