@@ -43,6 +43,11 @@ int vkd_linear(struct vkd_graph *g, const char *name, int x, int w, int b);
 int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels, int *top1,
                    int *top5);
 
+/* kd.c: Hinton's distillation term, T^2 / N * sum KL(softmax(zt / T) || softmax(zs / T)) over
+ * rows of student logits zs and teacher logits zt (same shape, N rows). Returns the scalar loss
+ * (OUTPUT); the gradient goes to zs only: zt is a constant (the teacher). */
+int vkd_softmax_kd(struct vkd_graph *g, const char *name, int zs, int zt, float t);
+
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
  * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */

@@ -11,9 +11,9 @@
 #include "method.h"
 #include "vkd_ops.h"
 
-extern const struct method method_ce;
+extern const struct method method_ce, method_kd;
 
-static const struct method *const methods[] = {&method_ce};
+static const struct method *const methods[] = {&method_ce, &method_kd};
 
 const struct method *method_find(const char *name)
 {

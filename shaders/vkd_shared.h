@@ -51,5 +51,6 @@ typedef float vkd_f32;
 #include "loss.h"
 #include "optim.h"
 #include "augment.h"
+#include "kd.h"
 
 #endif /* VKD_SHARED_H */

@@ -1,0 +1,106 @@
+/*
+ * test_kd.c - the knowledge-distillation term over engine/cases/kd.c (`cpu` finite
+ * differences, `gpu` shaders vs reference under both kernel variants), plus hand checks on
+ * both executors:
+ *   - z_s = [0, 0], z_t = [log 3, 0], T = 1: p = [3/4, 1/4], q = [1/2, 1/2],
+ *     KL = 3/4 log(3/2) + 1/4 log(1/2) = 0.130812...; dz_s = (q - p) / N;
+ *     the same inputs through PyTorch: F.kl_div(F.log_softmax(zs / T, 1),
+ *     F.softmax(zt / T, 1), reduction="batchmean") * T * T = 0.13081213832 in fp32 (torch
+ *     1.13, CPU), the exact value being 0.13081203594;
+ *   - T^2 scaling: logits doubled with T = 2 give the same p and q, so 4x the T = 1 loss;
+ *   - identical logits: loss 0 and gradient 0, exactly.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "vkd_ops.h"
+
+static int failures;
+
+static void expect(const char *what, double got, double want, double tol)
+{
+    int ok = fabs(got - want) <= tol * (1 + fabs(want));
+    printf("%-4s hand %-58s got %.9g want %.9g\n", ok ? "ok" : "FAIL", what, got, want);
+    failures += !ok;
+}
+
+/* loss and dz_s of KD(zs, zt, T) over n rows of k, on the reference or the device */
+static int run(struct vkd_context *ctx, int n, int k, const double *zs, const double *zt,
+               double t, double *loss, double *dzs)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int s = vkd_graph_input(g, "zs", VKD_F32, n, k, 1, 1);
+    int tt = vkd_graph_input(g, "zt", VKD_F32, n, k, 1, 1);
+    vkd_graph_set_requires_grad(g, s);
+    int l = vkd_softmax_kd(g, "kd", s, tt, (float)t);
+    vkd_graph_loss(g, l, -1);
+    vkd_graph_finalize(g, 0);
+    int gs = vkd_graph_tensor_at(g, s)->grad, rc = 0;
+    size_t nk = (size_t)n * k;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        memcpy(vkd_ref_data(e, s), zs, nk * sizeof(double));
+        memcpy(vkd_ref_data(e, tt), zt, nk * sizeof(double));
+        vkd_ref_forward(e);
+        vkd_ref_backward(e);
+        *loss = vkd_ref_data(e, l)[0];
+        memcpy(dzs, vkd_ref_data(e, gs), nk * sizeof(double));
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, s, zs) != VKD_OK ||
+             vkd_vk_write(e, tt, zt) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
+             vkd_vk_read(e, l, loss) != VKD_OK || vkd_vk_read(e, gs, dzs) != VKD_OK;
+        if (!rc)
+            vkd_vk_destroy(e);
+    }
+    vkd_graph_destroy(g);
+    return rc;
+}
+
+static void hand_checks(struct vkd_context *ctx)
+{
+    double zs[4] = {0, 0, 0, 0}, zt[4] = {log(3.0), 0, log(3.0), 0}, loss, dz[4];
+    if (run(ctx, 2, 2, zs, zt, 1, &loss, dz)) {
+        failures++;
+        return;
+    }
+    double kl = 0.75 * log(1.5) + 0.25 * log(0.5);
+    expect("KL([3/4,1/4] || [1/2,1/2]) at T=1, batchmean", loss, kl, 1e-6);
+    expect("PyTorch's fp32 value for the same inputs", loss, 0.13081213832, 1e-6);
+    expect("dz_s[0] = (q0 - p0) / N = (1/2 - 3/4) / 2", dz[0], -0.125, 1e-6);
+    expect("dz_s[1] = (q1 - p1) / N = (1/2 - 1/4) / 2", dz[1], 0.125, 1e-6);
+    double zs2[4] = {0}, zt2[4] = {2 * log(3.0), 0, 2 * log(3.0), 0}, loss2, dz2[4];
+    if (run(ctx, 2, 2, zs2, zt2, 2, &loss2, dz2)) {
+        failures++;
+        return;
+    }
+    expect("T^2 scaling: doubled logits at T=2 give 4x the T=1 loss", loss2, 4 * kl, 1e-6);
+    double same[6] = {1, -2, 3, 0.5, 0.25, -7}, l0, d0[6];
+    if (run(ctx, 2, 3, same, same, 4, &l0, d0)) {
+        failures++;
+        return;
+    }
+    double dmax = 0;
+    for (int i = 0; i < 6; i++)
+        dmax = fmax(dmax, fabs(d0[i]));
+    expect("identical logits: loss exactly 0", l0, 0, 0);
+    expect("identical logits: gradient exactly 0", dmax, 0, 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
+        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
+        hand_checks(ctx);
+        if (ctx)
+            failures += vkd_test_context_done(ctx);
+    }
+    int rc = vkd_test_family_main(argc, argv, "kd");
+    if (failures)
+        printf("FAIL: %d hand check(s)\n", failures);
+    return rc ? rc : failures ? 1 : 0;
+}
