@@ -54,6 +54,20 @@ want=$(printf '%.2f' "$acc")
 "$bin" eval --checkpoint "$dir/a/best.safetensors" --logits "$dir/logits.safetensors" >/dev/null 2>&1 &&
     [ -s "$dir/logits.safetensors" ] && ok "eval --logits writes a file" || bad "eval --logits"
 
+# distillation: run a's best as the teacher of a fresh resnet8 with KD
+"$bin" distill --model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" \
+    --method kd --data "$dir/data" --epochs 2 --batch 32 --eval-batch 64 --lr 0.1 --no-progress \
+    --out "$dir/kd" >"$dir/kd.log" 2>&1 || { cat "$dir/kd.log"; bad "distill kd"; }
+grep -q "teacher  resnet8: .*test top-1 $(printf '%.2f' "$acc")% (measured now)" "$dir/kd.log" &&
+    ok "distill measures the teacher before training ($acc%)" ||
+    bad "teacher accuracy line: $(grep teacher "$dir/kd.log")"
+grep -q '"loss_ce":.*"loss_kl":' "$dir/kd/metrics.jsonl" && ok "distill logs ce and kl per epoch" ||
+    bad "per-term losses in metrics.jsonl"
+kl1=$(sed -n 's/.*"loss_kl":\([0-9.e+-]*\).*/\1/p' "$dir/kd/metrics.jsonl" | head -1)
+kl2=$(sed -n 's/.*"loss_kl":\([0-9.e+-]*\).*/\1/p' "$dir/kd/metrics.jsonl" | tail -1)
+awk -v a="$kl1" -v b="$kl2" 'BEGIN{exit !(b < a)}' && ok "the KL term falls: $kl1 -> $kl2" ||
+    bad "the KL term: '$kl1' -> '$kl2'"
+
 head -c 1000 "$dir/a/last.safetensors" >"$dir/trunc.safetensors"
 one_sentence() { # NAME EXPECTED_RC PATTERN -- cmd...
     local name=$1 want=$2 pat=$3; shift 4
@@ -70,6 +84,11 @@ one_sentence "resume with a recipe flag" 2 "--lr cannot be given with --resume" 
 one_sentence "bad milestones" 2 "--milestones" -- "$bin" train "${common[@]}" --milestones 2,1
 one_sentence "unknown model" 1 "unknown model 'resnet9'" -- \
     "$bin" train --model resnet9 --data "$dir/data" --out "$dir/x" --no-progress
+one_sentence "teacher of another architecture" 1 "is a checkpoint of resnet8, not resnet14" -- \
+    "$bin" distill --model resnet8 --teacher-model resnet14 --teacher "$dir/a/best.safetensors" \
+    --data "$dir/data" --out "$dir/x" --no-progress
+one_sentence "kd without a teacher" 2 "needs --teacher-model and --teacher" -- \
+    "$bin" distill --model resnet8 --data "$dir/data" --out "$dir/x"
 one_sentence "missing data" 1 "no such directory" -- "$bin" train --data "$dir/none" --out "$dir/x"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
