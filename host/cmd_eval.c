@@ -23,6 +23,7 @@ struct eval_run {
     struct gpu_data gd;
     struct eval_head h;
     struct ckpt_meta meta;
+    int stream; /* --stream: batches from host memory even when the test set fits */
 };
 
 static int write_logits(const char *path, const struct eval_run *r, const float *logits,
@@ -83,8 +84,8 @@ static int run(struct eval_run *r, const char *ckpt, const char *data, const cha
     if (batch > (int)r->test.n)
         batch = (int)r->test.n;
     r->g = vkd_graph_create();
-    if (!r->g || gpu_data_plan(r->g, vkd_context_device(r->ctx), &r->test, "test", &r->gd, err,
-                               sizeof(err)) < 0)
+    if (!r->g || gpu_data_plan(r->g, vkd_context_device(r->ctx), &r->test, "test", batch,
+                               r->stream, &r->gd, err, sizeof(err)) < 0)
         goto fail_msg;
     r->h.batch = batch;
     r->h.params = vkd_graph_input(r->g, "test.params", VKD_U32, batch, 4, 1, 1);
@@ -111,7 +112,7 @@ static int run(struct eval_run *r, const char *ckpt, const char *data, const cha
         fprintf(stderr, "vkdistill eval: out of host memory for the logits\n");
         return 1;
     }
-    if (eval_dataset(r->vk, r->g, &r->h, &r->test, &loss, &top1, &top5, logits) != VKD_OK) {
+    if (eval_dataset(r->vk, r->g, &r->h, &r->gd, &loss, &top1, &top5, logits) != VKD_OK) {
         free(logits);
         goto fail_device;
     }
@@ -133,7 +134,7 @@ fail_msg:
 int cmd_eval(int argc, char **argv)
 {
     const char *ckpt = NULL, *data = NULL, *device = NULL, *logits = NULL;
-    int batch = 256, limit = 0, validation = cli_env_validation();
+    int batch = 256, limit = 0, validation = cli_env_validation(), stream = 0;
     const struct cli_flag flags[] = {
         {"--checkpoint", CLI_STRING, &ckpt, "CKPT", "checkpoint (best.safetensors, ...)"},
         {"--data", CLI_STRING, &data, "DIR", "data set directory (default: the training run's)"},
@@ -141,6 +142,8 @@ int cmd_eval(int argc, char **argv)
         {"--limit-test", CLI_INT, &limit, "N", "only the first N test images", 1, 2000000000},
         {"--logits", CLI_STRING, &logits, "FILE",
          "write every test image's logits (and labels) to this safetensors file"},
+        {"--stream", CLI_BOOL, &stream, NULL,
+         "stream batches from host memory even when the test set fits on the device"},
         {"--device", CLI_STRING, &device, "INDEX|NAME", "Vulkan device (default: the best)"},
         {"--validation", CLI_BOOL, &validation, NULL, "Khronos validation layer on"},
     };
@@ -156,11 +159,12 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "vkdistill eval: --checkpoint is required (see vkdistill eval --help)\n");
         return 2;
     }
-    struct eval_run run_state = {0};
+    struct eval_run run_state = {.stream = stream};
     int rc = run(&run_state, ckpt, data, device, batch, (uint32_t)limit, validation, logits);
     vkd_vk_destroy(run_state.vk);
     model_free(&run_state.m);
     vkd_graph_destroy(run_state.g);
+    gpu_data_free(&run_state.gd);
     if (run_state.ctx)
         vkd_context_destroy(run_state.ctx);
     data_free(&run_state.test);

@@ -83,6 +83,9 @@ static int run(int argc, char **argv, int distill)
         {"--warmup", CLI_INT, &o.warmup_epochs, "N", "linear warm-up epochs (0)", 0, 100000},
         {"--pad", CLI_INT, &o.pad, "N", "zero padding before the random crop (4)", 0, 64},
         {"--no-flip", CLI_BOOL, &no_flip, NULL, "no random horizontal flip"},
+        {"--stream", CLI_BOOL, &o.stream, NULL,
+         "stream batches from host memory through a ring of buffers filled by host threads "
+         "(automatic when the data set does not fit in the device's storage buffers)"},
         {"--seed", CLI_INT, &seed, "N", "seed of every random draw (1)", 0, 2147483647},
         {"--device", CLI_STRING, &o.device, "INDEX|NAME", "Vulkan device (default: the best)"},
         {"--out", CLI_STRING, &o.out, "DIR",
@@ -141,7 +144,7 @@ static int run(int argc, char **argv, int distill)
     if (o.resume) {
         static const char *const allowed[] = {"--resume",     "--device",     "--out",
                                               "--validation", "--progress",   "--no-progress",
-                                              "--stop-after"};
+                                              "--stop-after", "--stream"};
         for (int i = 0; i < n_flags; i++) {
             int ok = !seen[i];
             for (size_t j = 0; j < sizeof(allowed) / sizeof(allowed[0]); j++)

@@ -6,26 +6,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_stream.h"
 #include "gpu_data.h"
 #include "vkd_ops.h"
 
+/* Host threads that gather a streamed batch, and batches they may run ahead of the GPU. */
+#define GPU_DATA_THREADS 2
+#define GPU_DATA_SLOTS 4
+
 int gpu_data_plan(struct vkd_graph *g, const struct vkd_device_info *dev,
-                  const struct dataset *d, const char *name, struct gpu_data *out, char *err,
-                  size_t errlen)
+                  const struct dataset *d, const char *name, int batch, int stream,
+                  struct gpu_data *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
+    out->d = d;
+    out->batch = batch;
     size_t image = (size_t)d->c * d->h * d->w;
     uint64_t per = dev->max_storage_range / image;
     if (per > d->n)
         per = d->n;
     int n = (int)((d->n + per - 1) / per);
-    if (n > VKD_AUGMENT_CHUNKS) {
-        snprintf(err, errlen,
-                 "the %s set (%.0f MiB) does not fit in %d storage buffers of %.0f MiB on this "
-                 "device; use --limit-train/--limit-test",
-                 name, (double)d->n * image / (1 << 20), VKD_AUGMENT_CHUNKS,
-                 (double)dev->max_storage_range / (1 << 20));
-        return -1;
+    if (stream || n > VKD_AUGMENT_CHUNKS) {
+        if ((uint64_t)batch * image > dev->max_storage_range) {
+            snprintf(err, errlen,
+                     "a batch of %d %ux%ux%u images (%.0f MiB) exceeds this device's largest "
+                     "storage buffer (%.0f MiB); use a smaller --batch",
+                     batch, d->c, d->h, d->w, (double)batch * image / (1 << 20),
+                     (double)dev->max_storage_range / (1 << 20));
+            return -1;
+        }
+        per = (uint64_t)batch, n = 1;
+        out->streamed = 1;
     }
     for (int i = 0; i < n; i++) {
         char tn[32];
@@ -33,18 +44,22 @@ int gpu_data_plan(struct vkd_graph *g, const struct vkd_device_info *dev,
         out->ids[i] = vkd_graph_tensor(g, tn, VKD_T_STATE, VKD_U32,
                                        (int)((per * image + 3) / 4), 1, 1, 1);
     }
-    out->d = d;
     out->n = n;
     out->per_chunk = (uint32_t)per;
     return 0;
 }
 
 enum vkd_status gpu_data_upload(struct vkd_vk *vk, const struct vkd_graph *g,
-                                const struct gpu_data *gd)
+                                struct gpu_data *gd)
 {
     const struct dataset *d = gd->d;
     size_t image = (size_t)d->c * d->h * d->w;
     (void)g;
+    if (gd->streamed) {
+        gd->ds = data_stream_create(d, gd->batch, GPU_DATA_SLOTS, GPU_DATA_THREADS);
+        gd->seq = malloc(sizeof(uint32_t) * (size_t)gd->batch);
+        return gd->ds && gd->seq ? VKD_OK : VKD_ERR_OUT_OF_MEMORY;
+    }
     for (int i = 0; i < gd->n; i++) {
         size_t first = (size_t)i * gd->per_chunk;
         size_t count = d->n - first < gd->per_chunk ? d->n - first : gd->per_chunk;
@@ -56,13 +71,54 @@ enum vkd_status gpu_data_upload(struct vkd_vk *vk, const struct vkd_graph *g,
     return VKD_OK;
 }
 
+void gpu_data_free(struct gpu_data *gd)
+{
+    data_stream_destroy(gd->ds);
+    free(gd->seq);
+    gd->ds = NULL, gd->seq = NULL;
+}
+
+void gpu_data_prefetch(struct gpu_data *gd, const uint32_t *order, uint64_t total,
+                       uint64_t *queued)
+{
+    if (!gd->streamed)
+        return;
+    while (*queued < total && data_stream_pending(gd->ds) < GPU_DATA_SLOTS) {
+        uint64_t left = total - *queued;
+        int cnt = left < (uint64_t)gd->batch ? (int)left : gd->batch;
+        const uint32_t *idx = order ? order + *queued : gd->seq;
+        for (int i = 0; !order && i < cnt; i++)
+            gd->seq[i] = (uint32_t)(*queued + (uint64_t)i);
+        if (data_stream_push(gd->ds, idx, cnt) < 0)
+            break;
+        *queued += (uint64_t)cnt;
+    }
+}
+
+enum vkd_status gpu_data_feed(struct vkd_vk *vk, struct gpu_data *gd, uint32_t *prm, int count)
+{
+    if (!gd->streamed)
+        return VKD_OK;
+    const struct dataset *d = gd->d;
+    const uint8_t *px = data_stream_pop(gd->ds);
+    if (!px || count > gd->batch)
+        return VKD_ERR_INVALID; /* a host bug: this step's batch was not prefetched */
+    enum vkd_status st =
+        vkd_vk_write_raw(vk, gd->ids[0], px, (size_t)gd->batch * d->c * d->h * d->w);
+    data_stream_release(gd->ds);
+    for (int i = 0; i < count; i++)
+        prm[4 * i] = (uint32_t)i;
+    return st;
+}
+
 int gpu_data_batch(struct vkd_graph *g, const char *name, const struct gpu_data *gd, int params,
                    int batch, int pad, const float mean[3], const float std[3])
 {
     const struct dataset *d = gd->d;
     struct vkd_augment_params ap = {
         .n = (uint32_t)batch, .c = d->c, .h = d->h, .w = d->w, .oh = d->h, .ow = d->w,
-        .pad = (uint32_t)pad, .per_chunk = gd->per_chunk, .images = d->n};
+        .pad = (uint32_t)pad, .per_chunk = gd->per_chunk,
+        .images = gd->streamed ? (uint32_t)batch : d->n};
     for (int c = 0; c < 3; c++)
         ap.mean[c] = mean[c], ap.inv_std[c] = 1.0f / std[c];
     return vkd_augment(g, name, gd->ids, gd->n, params, &ap);
@@ -96,9 +152,11 @@ void gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3]
 }
 
 enum vkd_status eval_dataset(struct vkd_vk *vk, const struct vkd_graph *g,
-                             const struct eval_head *h, const struct dataset *d, double *loss,
+                             const struct eval_head *h, struct gpu_data *gd, double *loss,
                              double *top1, double *top5, float *logits_out)
 {
+    const struct dataset *d = gd->d;
+    uint64_t queued = 0;
     uint32_t B = (uint32_t)h->batch;
     uint32_t *prm = malloc(16 * (size_t)B), *lab = malloc(4 * (size_t)B);
     size_t classes = vkd_tensor_numel(vkd_graph_tensor_at(g, h->logits)) / B;
@@ -113,7 +171,9 @@ enum vkd_status eval_dataset(struct vkd_vk *vk, const struct vkd_graph *g,
             lab[i] = i < valid ? d->labels[idx] : VKD_CE_IGNORE;
         }
         double l, t1, t5;
-        if ((st = vkd_vk_write_raw(vk, h->params, prm, 16 * (size_t)B)) != VKD_OK ||
+        gpu_data_prefetch(gd, NULL, d->n, &queued);
+        if ((st = gpu_data_feed(vk, gd, prm, (int)valid)) != VKD_OK ||
+            (st = vkd_vk_write_raw(vk, h->params, prm, 16 * (size_t)B)) != VKD_OK ||
             (st = vkd_vk_write_raw(vk, h->labels, lab, 4 * (size_t)B)) != VKD_OK ||
             (st = vkd_vk_run_phase(vk, h->phase)) != VKD_OK ||
             (st = vkd_vk_read(vk, h->loss, &l)) != VKD_OK ||

@@ -156,8 +156,10 @@ static int build(struct session *s, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (gpu_data_plan(s->g, dev, tr, "train", &s->gtr, err, errlen) < 0 ||
-        gpu_data_plan(s->g, dev, &s->test, "test", &s->gte, err, errlen) < 0)
+    if (gpu_data_plan(s->g, dev, tr, "train", s->batch, s->o->stream, &s->gtr, err, errlen) <
+            0 ||
+        gpu_data_plan(s->g, dev, &s->test, "test", s->eval_batch, s->o->stream, &s->gte, err,
+                      errlen) < 0)
         return -1;
 
     /* phase 0: the training step: teacher forward (frozen, BatchNorm from running statistics)
@@ -376,6 +378,8 @@ static void session_free(struct session *s)
     model_free(&s->tem);
     model_free(&s->kb.extras);
     vkd_graph_destroy(s->g);
+    gpu_data_free(&s->gtr);
+    gpu_data_free(&s->gte);
     if (s->ctx) {
         uint32_t msgs = vkd_context_validation_messages(s->ctx);
         if (msgs)
@@ -398,7 +402,9 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
     float sp[VKD_SP_COUNT] = {0};
     double lsum = 0, hits = 0, t0 = now();
     int B = s->batch;
+    uint64_t queued = 0, total = s->steps_per_epoch * (uint64_t)B;
     for (uint64_t step = 0; step < s->steps_per_epoch; step++) {
+        gpu_data_prefetch(&s->gtr, perm, total, &queued);
         for (int i = 0; i < B; i++) {
             uint32_t idx = perm[step * (uint64_t)B + (uint64_t)i];
             uint32_t span = 2 * (uint32_t)o->pad + 1;
@@ -419,7 +425,8 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
         for (int t = 0; t < kb->n_terms; t++)
             sp[kb->terms[t].slot] = (float)kb->terms[t].weight;
         double top1 = 0, loss = 0, term[METHOD_MAX_TERMS];
-        if (vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
+        if (gpu_data_feed(s->vk, &s->gtr, s->prm, B) != VKD_OK ||
+            vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->lab_tr, s->lab, 4 * (size_t)B) != VKD_OK ||
             vkd_vk_write_f32(s->vk, vkd_graph_step_params(s->g), sp) != VKD_OK ||
             vkd_vk_run(s->vk) != VKD_OK ||
@@ -571,7 +578,7 @@ int train_run(const struct train_opts *oin)
                     s.train.c, s.train.h, s.train.w, s.train.classes);
             goto out;
         }
-        if (eval_dataset(s.vk, s.g, &s.teval, &s.test, &tl, &teacher_top1, &t5, NULL) !=
+        if (eval_dataset(s.vk, s.g, &s.teval, &s.gte, &tl, &teacher_top1, &t5, NULL) !=
             VKD_OK) {
             free(perm);
             fail_device(&s, "evaluating the teacher failed");
@@ -603,7 +610,7 @@ int train_run(const struct train_opts *oin)
             break;
         int improved = 0;
         if ((epoch + 1) % o.eval_every == 0 || epoch + 1 == o.epochs) {
-            if (eval_dataset(s.vk, s.g, &s.eval, &s.test, &em.test_loss, &em.test_top1,
+            if (eval_dataset(s.vk, s.g, &s.eval, &s.gte, &em.test_loss, &em.test_top1,
                              &em.test_top5, NULL) != VKD_OK)
                 rc = fail_device(&s, "evaluation failed");
             em.evaluated = 1;

@@ -32,6 +32,7 @@ struct train_opts {
     int milestones[8], n_milestones; /* epochs; none given: 62.5%, 75%, 87.5% of epochs */
     int warmup_epochs;               /* linear warm-up from 0 over this many epochs */
     int pad, flip;                   /* augmentation: crop padding, horizontal flip */
+    int stream;                      /* stream batches from host memory even when the data fit */
     uint64_t seed;
     int validation;                  /* Khronos validation layer */
     int progress;                    /* -1 auto (a terminal), 0 off, 1 on */

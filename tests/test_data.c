@@ -13,6 +13,7 @@
 #include <stb_image_write.h>
 
 #include "data.h"
+#include "data_stream.h"
 
 static int passed, failed;
 static char root[256];
@@ -277,6 +278,40 @@ static void test_fashion_mnist(void)
     }
 }
 
+/* The host ring: batches come back in push order with the images of their indices, a partial
+ * batch zero-filled, across more batches than slots (so slots are reused) and 3 workers. */
+static void test_stream(void)
+{
+    struct dataset d = {.n = 97, .c = 1, .h = 3, .w = 5, .classes = 1};
+    size_t image = 15;
+    d.pixels = malloc(d.n * image);
+    for (size_t i = 0; i < d.n * image; i++)
+        d.pixels[i] = (uint8_t)(i * 7 + i / image);
+    struct data_stream *s = data_stream_create(&d, 8, 3, 3);
+    uint32_t order[200];
+    for (int i = 0; i < 200; i++)
+        order[i] = (uint32_t)((i * 31 + 5) % 97);
+    int ok = s != NULL, pushed = 0, popped = 0, total = 25; /* the last batch: 200 - 192 = 8 */
+    while (ok && popped < total) {
+        while (pushed < total &&
+               data_stream_push(s, order + pushed * 8, pushed == total - 1 ? 5 : 8) == 0)
+            pushed++;
+        ok &= data_stream_pending(s) == pushed - popped && pushed - popped <= 3;
+        const uint8_t *px = data_stream_pop(s);
+        int cnt = popped == total - 1 ? 5 : 8;
+        for (int i = 0; ok && i < 8; i++)
+            for (size_t j = 0; j < image; j++)
+                ok &= px[i * image + j] ==
+                      (i < cnt ? d.pixels[order[popped * 8 + i] * image + j] : 0);
+        data_stream_release(s);
+        popped++;
+    }
+    ok &= s && data_stream_pop(s) == NULL;
+    check(ok, "host ring: order, contents, partial batch, slot reuse", NULL);
+    data_stream_destroy(s);
+    free(d.pixels);
+}
+
 int main(void)
 {
     snprintf(root, sizeof(root), "/tmp/vkd_test_data.XXXXXX");
@@ -288,6 +323,7 @@ int main(void)
     test_cifar();
     test_folder();
     test_fashion_mnist();
+    test_stream();
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -2,8 +2,9 @@
 # train_test.sh VKDISTILL MAKE_IDX - training end to end on a small generated IDX data set:
 # the loss falls and accuracy rises; the same seed twice gives bit-identical checkpoints; a run
 # stopped after epoch 1 and resumed equals the uninterrupted run bit for bit (checkpoint and
-# metrics); eval of the checkpoint reproduces the last epoch's test accuracy; bad checkpoints
-# and flags are refused with one sentence.
+# metrics); streamed batches (--stream) equal resident data bit for bit; eval of the checkpoint
+# reproduces the last epoch's test accuracy; bad checkpoints and flags are refused with one
+# sentence.
 set -u
 bin=$1 make_idx=$2
 dir=$(mktemp -d /tmp/vkd_train_test.XXXXXX)
@@ -46,11 +47,22 @@ strip() { sed -E 's/,"epoch_s":[^,]*,"images_per_s":[^,}]*//' "$1"; }
 [ "$(strip "$dir/a/metrics.jsonl")" = "$(strip "$dir/c/metrics.jsonl")" ] &&
     ok "stopped + resumed = uninterrupted: identical metrics" || bad "resumed metrics differ"
 
+# streamed batches (host ring) compute exactly what resident data does
+"$bin" train "${common[@]}" --stream --out "$dir/s" >"$dir/s.log" 2>&1 ||
+    { cat "$dir/s.log"; bad "train --stream"; }
+cmp -s "$dir/a/last.safetensors" "$dir/s/last.safetensors" &&
+    [ "$(strip "$dir/a/metrics.jsonl")" = "$(strip "$dir/s/metrics.jsonl")" ] &&
+    ok "--stream = resident: bit-identical checkpoint and metrics" ||
+    bad "--stream differs from resident data"
+
 out=$("$bin" eval --checkpoint "$dir/a/last.safetensors" 2>&1)
 top=$(sed -n 's/.*top-1 \([0-9.]*\)%.*/\1/p' <<<"$out")
 want=$(printf '%.2f' "$acc")
 [ "$top" = "$want" ] && ok "eval of the checkpoint: top-1 $top% = the last epoch's" ||
     bad "eval top-1 '$top' vs metrics '$want': $out"
+outs=$("$bin" eval --checkpoint "$dir/a/last.safetensors" --stream --batch 48 2>&1)
+[ "$(sed -n 's/.*top-1 \([0-9.]*\)%.*/\1/p' <<<"$outs")" = "$want" ] &&
+    ok "eval --stream (batch 48, partial last batch): top-1 $want%" || bad "eval --stream: $outs"
 "$bin" eval --checkpoint "$dir/a/best.safetensors" --logits "$dir/logits.safetensors" >/dev/null 2>&1 &&
     [ -s "$dir/logits.safetensors" ] && ok "eval --logits writes a file" || bad "eval --logits"
 
