@@ -66,7 +66,7 @@ static int run(struct eval_run *r, const char *ckpt, const char *data, const cha
         data = ckpt_config_get(&r->meta, "data");
     char dir[1024];
     snprintf(dir, sizeof(dir), "%s", data ? data : DATA_DEFAULT_DIR);
-    struct data_request req = {dir, DATA_AUTO, 0, (uint32_t)r->meta.in_hw, limit};
+    struct data_request req = {dir, DATA_AUTO, 0, (uint32_t)r->meta.in_hw, limit, r->stream};
     if (data_load(&req, &r->test, err, sizeof(err)) < 0)
         goto fail_msg;
     if ((int)r->test.c != r->meta.in_c || (int)r->test.h != r->meta.in_hw ||
@@ -114,6 +114,10 @@ static int run(struct eval_run *r, const char *ckpt, const char *data, const cha
     }
     if (eval_dataset(r->vk, r->g, &r->h, &r->gd, &loss, &top1, &top5, logits) != VKD_OK) {
         free(logits);
+        if (gpu_data_error(&r->gd)) {
+            snprintf(err, sizeof(err), "%s", gpu_data_error(&r->gd));
+            goto fail_msg;
+        }
         goto fail_device;
     }
     printf("%s (%s, epoch %d) on %s, %u images: top-1 %.2f%%  top-5 %.2f%%  loss %.4f\n", ckpt,

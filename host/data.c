@@ -24,6 +24,9 @@ void data_free(struct dataset *d)
 {
     free(d->pixels);
     free(d->labels);
+    for (uint32_t i = 0; d->paths && i < d->n_paths; i++)
+        free(d->paths[i]);
+    free(d->paths);
     if (d->class_names)
         for (uint32_t i = 0; i < d->classes; i++)
             free(d->class_names[i]);
@@ -87,7 +90,8 @@ int data_load(const struct data_request *req, struct dataset *out, char *err, si
         /* the evaluation split of a folder set is val/ (ImageNet, CUB) or else test/ */
         snprintf(a, sizeof(a), "%s/%s", req->dir,
                  req->train ? "train" : (exists(req->dir, "val", 1) ? "val" : "test"));
-        rc = data_load_folder(a, req->size ? req->size : 32, out, err, errlen);
+        rc = data_load_folder(a, req->size ? req->size : 32, req->on_demand, req->limit, out,
+                              err, errlen);
         break;
     default:
         snprintf(err, errlen,
@@ -99,4 +103,14 @@ int data_load(const struct data_request *req, struct dataset *out, char *err, si
     if (rc == 0 && req->limit && req->limit < out->n)
         out->n = req->limit; /* the arrays keep their size; only the first n are used */
     return rc;
+}
+
+int data_image(const struct dataset *d, uint32_t i, uint8_t *dst, char *err, size_t errlen)
+{
+    size_t image = (size_t)d->c * d->h * d->w;
+    if (d->pixels) {
+        memcpy(dst, d->pixels + (size_t)i * image, image);
+        return 0;
+    }
+    return data_folder_decode(d->paths[i], d->h, dst, err, errlen);
 }

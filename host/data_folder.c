@@ -6,7 +6,8 @@
  * Each image is decoded to RGB and resized to size x size with stb_image_resize's sRGB-aware
  * filters (Mitchell when shrinking, Catmull-Rom when enlarging); the aspect ratio is not kept,
  * as in fixed-size CIFAR-style pipelines (CINIC-10 is 32x32 already). Decoding runs on host
- * threads. Images are stored class-interleaved (first image of each class, then the second...),
+ * threads: up front into memory, or, for a set larger than DATA_RESIDENT_MAX decoded (or when
+ * asked), batch by batch while the GPU trains (the set keeps its paths; data_image()). Images are stored class-interleaved (first image of each class, then the second...),
  * so "the first N images" of a folder set covers every class.
  */
 #include <ctype.h>
@@ -101,6 +102,33 @@ static int list_dir(const char *dir, int dirs, struct names *out, char *err, siz
     return 0;
 }
 
+int data_folder_decode(const char *path, uint32_t size, uint8_t *dst, char *err, size_t errlen)
+{
+    int w, h, ch;
+    uint8_t *img = stbi_load(path, &w, &h, &ch, 3);
+    if (!img || w <= 0 || h <= 0) {
+        snprintf(err, errlen, "%s: cannot decode the image (%s)", path,
+                 img ? "zero size" : stbi_failure_reason());
+        stbi_image_free(img);
+        return -1;
+    }
+    uint8_t *rgb = malloc((size_t)size * size * 3);
+    int ok = rgb && stbir_resize_uint8_srgb(img, w, h, 0, rgb, (int)size, (int)size, 0, 3,
+                                            STBIR_ALPHA_CHANNEL_NONE, 0);
+    stbi_image_free(img);
+    if (!ok) {
+        free(rgb);
+        snprintf(err, errlen, "%s: cannot resize the image (out of memory)", path);
+        return -1;
+    }
+    /* interleaved RGB -> channel planes */
+    for (uint32_t p = 0; p < size * size; p++)
+        for (int c = 0; c < 3; c++)
+            dst[(size_t)c * size * size + p] = rgb[3 * p + (uint32_t)c];
+    free(rgb);
+    return 0;
+}
+
 struct job {
     char **paths;    /* per image */
     uint32_t n, size;
@@ -113,39 +141,16 @@ struct job {
 
 static int decode_one(struct job *j, uint32_t i)
 {
-    int w, h, ch;
-    uint8_t *img = stbi_load(j->paths[i], &w, &h, &ch, 3);
-    if (!img || w <= 0 || h <= 0) {
-        pthread_mutex_lock(&j->lock);
-        if (!atomic_load(&j->failed))
-            snprintf(j->err, sizeof(j->err), "%s: cannot decode the image (%s)", j->paths[i],
-                     img ? "zero size" : stbi_failure_reason());
-        atomic_store(&j->failed, 1);
-        pthread_mutex_unlock(&j->lock);
-        stbi_image_free(img);
-        return -1;
-    }
-    uint32_t s = j->size;
-    uint8_t *rgb = malloc((size_t)s * s * 3);
-    int ok = rgb && stbir_resize_uint8_srgb(img, w, h, 0, rgb, (int)s, (int)s, 0, 3,
-                                            STBIR_ALPHA_CHANNEL_NONE, 0);
-    stbi_image_free(img);
-    if (!ok) {
-        free(rgb);
-        pthread_mutex_lock(&j->lock);
-        snprintf(j->err, sizeof(j->err), "%s: cannot resize the image (out of memory)",
-                 j->paths[i]);
-        atomic_store(&j->failed, 1);
-        pthread_mutex_unlock(&j->lock);
-        return -1;
-    }
-    /* interleaved RGB -> channel planes */
-    uint8_t *dst = j->pixels + (size_t)i * 3 * s * s;
-    for (uint32_t p = 0; p < s * s; p++)
-        for (int c = 0; c < 3; c++)
-            dst[(size_t)c * s * s + p] = rgb[3 * p + (uint32_t)c];
-    free(rgb);
-    return 0;
+    char err[1024];
+    if (data_folder_decode(j->paths[i], j->size, j->pixels + (size_t)i * 3 * j->size * j->size,
+                           err, sizeof(err)) == 0)
+        return 0;
+    pthread_mutex_lock(&j->lock);
+    if (!atomic_load(&j->failed))
+        snprintf(j->err, sizeof(j->err), "%s", err);
+    atomic_store(&j->failed, 1);
+    pthread_mutex_unlock(&j->lock);
+    return -1;
 }
 
 static void *worker(void *arg)
@@ -159,8 +164,8 @@ static void *worker(void *arg)
     }
 }
 
-int data_load_folder(const char *dir, uint32_t size, struct dataset *out, char *err,
-                     size_t errlen)
+int data_load_folder(const char *dir, uint32_t size, int on_demand, uint32_t limit,
+                     struct dataset *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     struct names classes = {0};
@@ -190,10 +195,15 @@ int data_load_folder(const char *dir, uint32_t size, struct dataset *out, char *
         total += files[c].n;
         most = files[c].n > most ? files[c].n : most;
     }
+    /* Only the images that will be used (--limit) are decoded up front; a set too large to
+     * hold decoded keeps its paths and is decoded a batch at a time (data_stream.h). */
+    uint32_t used = limit && limit < total ? limit : total;
+    on_demand |= (uint64_t)used * 3 * size * size > DATA_RESIDENT_MAX;
     j.paths = calloc(total, sizeof(char *));
     out->labels = malloc(sizeof(uint32_t) * total);
-    j.pixels = out->pixels = malloc((size_t)total * 3 * size * size);
-    if (!j.paths || !out->labels || !out->pixels)
+    if (!on_demand)
+        j.pixels = out->pixels = malloc((size_t)used * 3 * size * size);
+    if (!j.paths || !out->labels || (!on_demand && !out->pixels))
         goto oom;
     /* class-interleaved order */
     uint32_t k = 0;
@@ -206,7 +216,18 @@ int data_load_folder(const char *dir, uint32_t size, struct dataset *out, char *
                 goto oom;
             out->labels[k++] = c;
         }
-    j.n = total, j.size = size;
+    j.n = used, j.size = size;
+    if (on_demand) {
+        /* check now what can be checked without decoding: every file is readable */
+        for (uint32_t i = 0; i < used; i++)
+            if (access(j.paths[i], R_OK) != 0) {
+                snprintf(err, errlen, "%s: cannot read the image", j.paths[i]);
+                goto out;
+            }
+        out->paths = j.paths, out->n_paths = total; /* handed over */
+        j.paths = NULL;
+        goto done;
+    }
     pthread_mutex_init(&j.lock, NULL);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int nt = ncpu < 1 ? 1 : ncpu > 16 ? 16 : (int)ncpu;
@@ -224,7 +245,8 @@ int data_load_folder(const char *dir, uint32_t size, struct dataset *out, char *
         snprintf(err, errlen, "%s", j.err);
         goto out;
     }
-    out->n = total, out->c = 3, out->h = size, out->w = size;
+done:
+    out->n = used, out->c = 3, out->h = size, out->w = size;
     out->classes = classes.n;
     out->format = DATA_FOLDER;
     out->class_names = classes.v; /* handed over */

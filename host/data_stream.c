@@ -7,6 +7,7 @@
  * The slot between pop and release is never reused: push refuses when tail - head == slots.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,21 +25,26 @@ struct data_stream {
     uint64_t head, tail;    /* consumer's: oldest unreleased, next to push */
     uint64_t next;          /* workers': next job to take (under mu) */
     int stop;
+    int failed;             /* a gather failed: pops return NULL from then on */
+    char err[1024];         /* its reason (under mu) */
     pthread_mutex_t mu;
     pthread_cond_t work, done;
     pthread_t *th;
     int n_th;
 };
 
-static void gather(const struct data_stream *s, int k)
+/* Fills slot k; returns 0, or -1 with the reason in err. */
+static int gather(const struct data_stream *s, int k, char *err, size_t errlen)
 {
     size_t bytes = (size_t)s->batch * s->image;
     uint8_t *dst = s->ring + (size_t)k * bytes;
     const uint32_t *idx = s->idx + (size_t)k * s->batch;
     int n = s->count[k];
     for (int i = 0; i < n; i++)
-        memcpy(dst + (size_t)i * s->image, s->d->pixels + (size_t)idx[i] * s->image, s->image);
+        if (data_image(s->d, idx[i], dst + (size_t)i * s->image, err, errlen) < 0)
+            return -1;
     memset(dst + (size_t)n * s->image, 0, (size_t)(s->batch - n) * s->image);
+    return 0;
 }
 
 static void *worker(void *arg)
@@ -53,8 +59,11 @@ static void *worker(void *arg)
         int k = (int)(s->next++ % (uint64_t)s->slots);
         s->state[k] = SLOT_BUSY;
         pthread_mutex_unlock(&s->mu);
-        gather(s, k);
+        char err[1024];
+        int rc = gather(s, k, err, sizeof(err));
         pthread_mutex_lock(&s->mu);
+        if (rc < 0 && !s->failed)
+            s->failed = 1, snprintf(s->err, sizeof(s->err), "%s", err);
         s->state[k] = SLOT_READY;
         pthread_cond_broadcast(&s->done);
     }
@@ -144,10 +153,19 @@ const uint8_t *data_stream_pop(struct data_stream *s)
         return NULL;
     int k = (int)(s->head % (uint64_t)s->slots);
     pthread_mutex_lock(&s->mu);
-    while (s->state[k] != SLOT_READY)
+    while (s->state[k] != SLOT_READY && !s->failed)
         pthread_cond_wait(&s->done, &s->mu);
+    int failed = s->failed;
     pthread_mutex_unlock(&s->mu);
-    return s->ring + (size_t)k * s->batch * s->image;
+    return failed ? NULL : s->ring + (size_t)k * s->batch * s->image;
+}
+
+const char *data_stream_error(struct data_stream *s)
+{
+    pthread_mutex_lock(&s->mu);
+    const char *e = s->failed ? s->err : NULL; /* written once, before failed is set */
+    pthread_mutex_unlock(&s->mu);
+    return e;
 }
 
 void data_stream_release(struct data_stream *s)

@@ -26,7 +26,7 @@ int gpu_data_plan(struct vkd_graph *g, const struct vkd_device_info *dev,
     if (per > d->n)
         per = d->n;
     int n = (int)((d->n + per - 1) / per);
-    if (stream || n > VKD_AUGMENT_CHUNKS) {
+    if (stream || n > VKD_AUGMENT_CHUNKS || !d->pixels) {
         if ((uint64_t)batch * image > dev->max_storage_range) {
             snprintf(err, errlen,
                      "a batch of %d %ux%ux%u images (%.0f MiB) exceeds this device's largest "
@@ -78,6 +78,11 @@ void gpu_data_free(struct gpu_data *gd)
     gd->ds = NULL, gd->seq = NULL;
 }
 
+const char *gpu_data_error(const struct gpu_data *gd)
+{
+    return gd->ds ? data_stream_error(gd->ds) : NULL;
+}
+
 void gpu_data_prefetch(struct gpu_data *gd, const uint32_t *order, uint64_t total,
                        uint64_t *queued)
 {
@@ -124,7 +129,8 @@ int gpu_data_batch(struct vkd_graph *g, const char *name, const struct gpu_data 
     return vkd_augment(g, name, gd->ids, gd->n, params, &ap);
 }
 
-void gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3])
+int gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3], char *err,
+                           size_t errlen)
 {
     static const float c100[2][3] = {{0.5071f, 0.4867f, 0.4408f}, {0.2675f, 0.2565f, 0.2761f}};
     static const float c10[2][3] = {{0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}};
@@ -132,23 +138,36 @@ void gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3]
         const float(*k)[3] = d->format == DATA_CIFAR100 ? c100 : c10;
         memcpy(mean, k[0], 3 * sizeof(float));
         memcpy(std, k[1], 3 * sizeof(float));
-        return;
+        return 0;
     }
     size_t plane = (size_t)d->h * d->w;
-    for (uint32_t c = 0; c < d->c && c < 3; c++) {
-        double sum = 0, sq = 0;
-        for (uint32_t i = 0; i < d->n; i++) {
-            const uint8_t *p = d->pixels + ((size_t)i * d->c + c) * plane;
-            for (size_t j = 0; j < plane; j++)
-                sum += p[j], sq += (double)p[j] * p[j];
+    uint32_t n = d->pixels || d->n < GPU_DATA_NORM_SAMPLE ? d->n : GPU_DATA_NORM_SAMPLE;
+    uint8_t *img = d->pixels ? NULL : malloc(plane * d->c);
+    if (!d->pixels && !img) {
+        snprintf(err, errlen, "%s: out of host memory", d->source);
+        return -1;
+    }
+    double sum[3] = {0}, sq[3] = {0};
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *p = d->pixels ? d->pixels + (size_t)i * d->c * plane : img;
+        if (img && data_image(d, i, img, err, errlen) < 0) {
+            free(img);
+            return -1;
         }
-        double cnt = (double)d->n * (double)plane, m = sum / cnt / 255.0;
-        double var = sq / cnt / (255.0 * 255.0) - m * m;
+        for (uint32_t c = 0; c < d->c && c < 3; c++)
+            for (size_t j = 0; j < plane; j++)
+                sum[c] += p[c * plane + j], sq[c] += (double)p[c * plane + j] * p[c * plane + j];
+    }
+    free(img);
+    for (uint32_t c = 0; c < d->c && c < 3; c++) {
+        double cnt = (double)n * (double)plane, m = sum[c] / cnt / 255.0;
+        double var = sq[c] / cnt / (255.0 * 255.0) - m * m;
         mean[c] = (float)m;
         std[c] = (float)(var > 1e-12 ? sqrt(var) : 1.0);
     }
     for (uint32_t c = d->c; c < 3; c++)
         mean[c] = mean[0], std[c] = std[0];
+    return 0;
 }
 
 enum vkd_status eval_dataset(struct vkd_vk *vk, const struct vkd_graph *g,

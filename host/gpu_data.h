@@ -32,8 +32,8 @@ struct gpu_data {
     uint32_t *seq;           /* streamed: scratch for in-order batches (batch entries) */
 };
 
-/* Plans d's images into g for batches of `batch`: resident when they fit in the device's
- * storage buffers and stream is 0, else streamed. Returns 0, or -1 with a sentence in err. */
+/* Plans d's images into g for batches of `batch`: resident when they are in host memory, fit in
+ * the device's storage buffers and stream is 0, else streamed. Returns 0, or -1 with a sentence in err. */
 int gpu_data_plan(struct vkd_graph *g, const struct vkd_device_info *dev,
                   const struct dataset *d, const char *name, int batch, int stream,
                   struct gpu_data *out, char *err, size_t errlen);
@@ -41,6 +41,8 @@ int gpu_data_plan(struct vkd_graph *g, const struct vkd_device_info *dev,
 enum vkd_status gpu_data_upload(struct vkd_vk *vk, const struct vkd_graph *g,
                                 struct gpu_data *gd);
 void gpu_data_free(struct gpu_data *gd);
+/* Streamed: the sentence of an image that could not be read (naming it), else NULL. */
+const char *gpu_data_error(const struct gpu_data *gd);
 /* Streamed: queues batches of order[*queued ...] (NULL: images in order) until the ring is full
  * or `total` images are queued; the last batch may be partial. Resident: nothing. */
 void gpu_data_prefetch(struct gpu_data *gd, const uint32_t *order, uint64_t total,
@@ -54,8 +56,12 @@ int gpu_data_batch(struct vkd_graph *g, const char *name, const struct gpu_data 
                    int batch, int pad, const float mean[3], const float std[3]);
 
 /* Normalisation of a data set: RepDistiller's CIFAR-100 values, the CIFAR-10 training set's,
- * else measured on d (per channel; channels past 3 use the third). */
-void gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3]);
+ * else measured on d (per channel; channels past 3 use the third), on-demand folder sets on
+ * their first GPU_DATA_NORM_SAMPLE images (class-interleaved, so every class is in them).
+ * Returns 0, or -1 with a sentence in err (an image that cannot be decoded). */
+#define GPU_DATA_NORM_SAMPLE 4096
+int gpu_data_normalisation(const struct dataset *d, float mean[3], float std[3], char *err,
+                           size_t errlen);
 
 /* An evaluation head: the tensors of a forward phase that classifies `batch` images. */
 struct eval_head {

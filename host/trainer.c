@@ -268,7 +268,13 @@ static void permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng)
 
 static int fail_device(struct session *s, const char *what)
 {
-    fprintf(stderr, "vkdistill %s: %s: %s\n", s->o->command, what, vkd_context_error(s->ctx));
+    /* an image that could not be decoded on demand is the data's fault, not the device's */
+    const char *data = gpu_data_error(&s->gtr) ? gpu_data_error(&s->gtr) : gpu_data_error(&s->gte);
+    if (data)
+        fprintf(stderr, "vkdistill %s: %s\n", s->o->command, data);
+    else
+        fprintf(stderr, "vkdistill %s: %s: %s\n", s->o->command, what,
+                vkd_context_error(s->ctx));
     return 1;
 }
 
@@ -351,8 +357,8 @@ static int config_read(const struct ckpt_meta *meta, struct train_opts *o, char 
 static int load_data(struct session *s, char *err, size_t errlen)
 {
     const char *dir = s->o->data ? s->o->data : DATA_DEFAULT_DIR;
-    struct data_request tr = {dir, DATA_AUTO, 1, 32, s->o->limit_train};
-    struct data_request te = {dir, DATA_AUTO, 0, 32, s->o->limit_test};
+    struct data_request tr = {dir, DATA_AUTO, 1, 32, s->o->limit_train, s->o->stream};
+    struct data_request te = {dir, DATA_AUTO, 0, 32, s->o->limit_test, s->o->stream};
     if (data_load(&tr, &s->train, err, errlen) < 0 || data_load(&te, &s->test, err, errlen) < 0)
         return -1;
     if (s->train.h != s->train.w || s->test.h != s->train.h || s->test.c != s->train.c ||
@@ -516,7 +522,10 @@ int train_run(const struct train_opts *oin)
     }
     s.eval_batch = o.eval_batch < (int)s.test.n ? o.eval_batch : (int)s.test.n;
     s.steps_per_epoch = s.train.n / (uint32_t)s.batch;
-    gpu_data_normalisation(&s.train, s.mean, s.std);
+    if (gpu_data_normalisation(&s.train, s.mean, s.std, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
+        goto out;
+    }
     struct vkd_context_desc cd = {o.device, o.validation, train_log_validation, NULL};
     if (vkd_context_create(&cd, &s.ctx, err, sizeof(err)) != VKD_OK) {
         fprintf(stderr, "vkdistill %s: %s\n", o.command, err);

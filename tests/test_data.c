@@ -237,12 +237,41 @@ static void test_folder(void)
              !strcmp(d.class_names[1], "bee") && d.pixels[0] == 50 &&
              d.pixels[3 * 32 * 32 + 5] == 150;
     check(ok, "image folder: classes, interleaving, resize to 32x32", rc ? err : NULL);
+
+    /* decoded on demand: no pixels up front, every image the same bytes as decoded up front */
+    struct dataset od;
+    struct data_request oreq = req;
+    oreq.on_demand = 1;
+    int orc = data_load(&oreq, &od, err, sizeof(err));
+    ok = rc == 0 && orc == 0 && !od.pixels && od.paths && od.n == d.n;
+    uint8_t img[3 * 32 * 32];
+    for (uint32_t i = 0; ok && i < od.n; i++)
+        ok = data_image(&od, i, img, err, sizeof(err)) == 0 &&
+             !memcmp(img, d.pixels + (size_t)i * sizeof(img), sizeof(img)) &&
+             od.labels[i] == d.labels[i];
+    check(ok, "image folder decoded on demand = decoded up front", orc ? err : NULL);
+    if (orc == 0)
+        data_free(&od);
     if (rc == 0)
         data_free(&d);
 
     snprintf(path, sizeof(path), "%s/train/bee/broken.png", top);
     write_bytes(path, "not a png at all", 16, 0);
     expect_fail("folder: undecodable image", &req, "broken.png", "cannot decode");
+    {
+        /* on demand, the broken image is found when a batch needs it, and named */
+        orc = data_load(&oreq, &d, err, sizeof(err));
+        struct data_stream *s = orc == 0 ? data_stream_create(&d, 6, 2, 2) : NULL;
+        uint32_t all[6] = {0, 1, 2, 3, 4, 5};
+        ok = s && data_stream_push(s, all, 6) == 0 && data_stream_pop(s) == NULL &&
+             data_stream_error(s) && strstr(data_stream_error(s), "broken.png") &&
+             strstr(data_stream_error(s), "cannot decode");
+        check(ok, "folder on demand: an undecodable image stops the stream, named",
+              s && data_stream_error(s) ? data_stream_error(s) : orc ? err : NULL);
+        data_stream_destroy(s);
+        if (orc == 0)
+            data_free(&d);
+    }
     write_bytes(path, "", 0, 0);
     expect_fail("folder: zero-byte image", &req, "broken.png", "cannot decode");
     unlink(path);
