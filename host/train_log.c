@@ -2,6 +2,7 @@
  * train_log.c - progress, metrics.jsonl and the summary of a training run (see train_log.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -202,9 +203,35 @@ void train_log_epoch(struct train_log *l, const struct epoch_metrics *m)
     fflush(stdout);
 }
 
-void train_log_summary(struct train_log *l, double best_top1, int best_epoch)
+/* summary.json: one object, for scripts (tools/results.sh) that tabulate runs. */
+static void write_summary_json(const struct train_log *l, double best_top1, int best_epoch,
+                               double wall, double mib)
 {
-    double wall = now() - l->t0;
+    char path[1100], tmp[1110], dev[256];
+    size_t k = 0;
+    for (const char *c = l->device; *c && k + 1 < sizeof(dev); c++)
+        if (*c != '"' && *c != '\\')
+            dev[k++] = *c;
+    dev[k] = '\0';
+    snprintf(path, sizeof(path), "%s/summary.json", l->out);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    fprintf(f,
+            "{\"best_top1\":%.4f,\"best_epoch\":%d,\"last_top1\":%.4f,\"last_top5\":%.4f,"
+            "\"last_epoch\":%d,\"wall_s\":%.1f,\"train_s\":%.1f,\"images_per_s\":%.1f,"
+            "\"device_memory_mib\":%.1f,\"device\":\"%s\"}\n",
+            best_top1, best_epoch, l->last.test_top1, l->last.test_top5, l->last.epoch, wall,
+            l->train_s, l->train_s > 0 ? l->images / l->train_s : 0, mib, dev);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        unlink(tmp);
+}
+
+void train_log_summary(struct train_log *l, double best_top1, int best_epoch,
+                       uint64_t device_bytes)
+{
+    double wall = now() - l->t0, mib = (double)device_bytes / (1 << 20);
     printf("\n  %-22s %.2f%% (epoch %d)\n", "best test top-1", best_top1, best_epoch);
     if (l->last.evaluated)
         printf("  %-22s %.2f%% top-1, %.2f%% top-5 (epoch %d)\n", "last test", l->last.test_top1,
@@ -212,9 +239,12 @@ void train_log_summary(struct train_log *l, double best_top1, int best_epoch)
     printf("  %-22s %d:%02d:%02d (%.1f s training, %.1f s other)\n", "time", (int)wall / 3600,
            (int)wall / 60 % 60, (int)wall % 60, l->train_s, wall - l->train_s);
     printf("  %-22s %.0f\n", "training images/s", l->train_s > 0 ? l->images / l->train_s : 0);
+    printf("  %-22s %.1f MiB\n", "device memory", mib);
     printf("  %-22s %s\n", "device", l->device);
-    printf("  %-22s %s/last.safetensors, best.safetensors, metrics.jsonl\n", "written", l->out);
+    printf("  %-22s %s/last.safetensors, best.safetensors, metrics.jsonl, summary.json\n",
+           "written", l->out);
     fflush(stdout);
+    write_summary_json(l, best_top1, best_epoch, wall, mib);
 }
 
 void train_log_close(struct train_log *l)

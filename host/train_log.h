@@ -55,7 +55,11 @@ void train_log_progress(struct train_log *l, int epoch, int epochs, int step, in
                         double loss, double top1, double images_per_s, double eta_s);
 void train_log_end_progress(struct train_log *l);
 void train_log_epoch(struct train_log *l, const struct epoch_metrics *m);
-void train_log_summary(struct train_log *l, double best_top1, int best_epoch);
+/* The end-of-run table on stdout, and the same numbers in OUT/summary.json (written to a temp
+ * file and renamed). device_bytes: the device memory the run's executor held (its plan is
+ * static, so this is also its peak). */
+void train_log_summary(struct train_log *l, double best_top1, int best_epoch,
+                       uint64_t device_bytes);
 void train_log_close(struct train_log *l);
 
 /* Debug-messenger sink: validation-layer messages to stderr. */

@@ -641,7 +641,8 @@ int train_run(const struct train_opts *oin)
     }
     free(perm);
     if (rc == 0)
-        train_log_summary(&s.log, s.meta.best_top1, s.meta.best_epoch);
+        train_log_summary(&s.log, s.meta.best_top1, s.meta.best_epoch,
+                          vkd_vk_device_bytes(s.vk));
 out:
     session_free(&s);
     return rc;
