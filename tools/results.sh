@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# results.sh - the docs/RESULTS.md experiment: teachers trained with the recipe, then every
+# student method for every teacher -> student pair and seed, then a table of mean and standard
+# deviation of best and last test top-1, images/s and device memory (tools/results_table.sh).
+#
+# Runs that finished (summary.json present) are skipped, so an interrupted sweep continues
+# where it stopped. Settings come from the environment:
+#   VKD            the binary (build/vkdistill)
+#   OUT            output root (runs/results)
+#   DATA           data directory (default: Fashion-MNIST from dataset-fashion-mnist)
+#   EPOCHS         student epochs (30)          TEACHER_EPOCHS  teacher epochs (EPOCHS)
+#   LIMIT_TRAIN    first N training images (all) LIMIT_TEST      first N test images (all)
+#   SEEDS          student seeds ("1 2 3")
+#   PAIRS          "teacher:student ..." ("resnet56:resnet20 wrn_40_2:wrn_16_2")
+#   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it)
+#   EXTRA          more flags for every run (e.g. "--device 0 --batch 64")
+# Example (a quick look on a 2-core machine):
+#   EPOCHS=2 LIMIT_TRAIN=2000 LIMIT_TEST=1000 SEEDS=1 PAIRS=resnet20:resnet8 tools/results.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VKD=${VKD:-build/vkdistill}
+OUT=${OUT:-runs/results}
+EPOCHS=${EPOCHS:-30}
+TEACHER_EPOCHS=${TEACHER_EPOCHS:-$EPOCHS}
+SEEDS=${SEEDS:-"1 2 3"}
+PAIRS=${PAIRS:-"resnet56:resnet20 wrn_40_2:wrn_16_2"}
+METHODS=${METHODS:-"vanilla kd ickd ickd_kl"}
+read -r -a extra <<<"${EXTRA:-}"
+common=(--no-progress)
+[ -n "${DATA:-}" ] && common+=(--data "$DATA")
+[ -n "${LIMIT_TRAIN:-}" ] && common+=(--limit-train "$LIMIT_TRAIN")
+[ -n "${LIMIT_TEST:-}" ] && common+=(--limit-test "$LIMIT_TEST")
+common+=("${extra[@]}")
+
+[ -x "$VKD" ] || { echo "results.sh: $VKD not found; build first (tools/demo.sh or tools/test.sh)" >&2; exit 1; }
+mkdir -p "$OUT"
+
+# run DIR ARGS...: one training run unless DIR already has its summary.json; the log is kept.
+run() {
+    local dir=$1
+    shift
+    if [ -s "$dir/summary.json" ]; then
+        echo "have $dir"
+        return
+    fi
+    echo "run  $dir"
+    mkdir -p "$dir"
+    "$VKD" "$@" --out "$dir" >"$dir/log.txt" 2>&1 || {
+        echo "results.sh: the run in $dir failed; its log:" >&2
+        tail -5 "$dir/log.txt" >&2
+        exit 1
+    }
+}
+
+for pair in $PAIRS; do
+    t=${pair%%:*}
+    run "$OUT/teachers/$t" train --model "$t" --epochs "$TEACHER_EPOCHS" --seed 1 "${common[@]}"
+done
+
+for pair in $PAIRS; do
+    t=${pair%%:*} s=${pair##*:}
+    teacher=(--teacher-model "$t" --teacher "$OUT/teachers/$t/best.safetensors")
+    for m in $METHODS; do
+        for seed in $SEEDS; do
+            dir="$OUT/$t-$s/$m/seed$seed"
+            base=(--model "$s" --epochs "$EPOCHS" --seed "$seed" "${common[@]}")
+            case $m in
+            vanilla) run "$dir" train "${base[@]}" ;;
+            kd) run "$dir" distill "${teacher[@]}" --method kd "${base[@]}" ;;
+            ickd) run "$dir" distill "${teacher[@]}" --method ickd --alpha 0 "${base[@]}" ;;
+            ickd_kl) run "$dir" distill "${teacher[@]}" --method ickd --alpha 1 "${base[@]}" ;;
+            *) echo "results.sh: unknown method '$m' in METHODS" >&2; exit 2 ;;
+            esac
+        done
+    done
+done
+
+bash tools/results_table.sh "$OUT"
