@@ -44,19 +44,19 @@ enum vkd_gram_mode { VKD_GRAM_CHANNEL = 0, VKD_GRAM_SPATIAL = 1 };
  * in the per-dispatch fields.
  */
 struct vkd_gram_params {
-    vkd_u32 n, c, h, w;       /* x */
-    vkd_u32 grid_h, grid_w;   /* cells per column / row of the map */
-    vkd_u32 ch, cw;           /* pixels of a cell: h / grid_h, w / grid_w */
-    vkd_u32 mode;             /* VKD_GRAM_CHANNEL or VKD_GRAM_SPATIAL */
-    vkd_u32 normalize;        /* 1: rows of G L2-normalised */
-    vkd_u32 rows;             /* R: c (channel) or ch*cw (spatial) */
-    vkd_u32 depth;            /* D: ch*cw (channel) or c (spatial) */
-    vkd_u32 batches;          /* matrices: n * grid_h * grid_w */
-    vkd_f32 eps;              /* VKD_CORR_EPS */
+    vkd_u32 n, c, h, w;     /* x */
+    vkd_u32 grid_h, grid_w; /* cells per column / row of the map */
+    vkd_u32 ch, cw;         /* pixels of a cell: h / grid_h, w / grid_w */
+    vkd_u32 mode;           /* VKD_GRAM_CHANNEL or VKD_GRAM_SPATIAL */
+    vkd_u32 normalize;      /* 1: rows of G L2-normalised */
+    vkd_u32 rows;           /* R: c (channel) or ch*cw (spatial) */
+    vkd_u32 depth;          /* D: ch*cw (channel) or c (spatial) */
+    vkd_u32 batches;        /* matrices: n * grid_h * grid_w */
+    vkd_f32 eps;            /* VKD_CORR_EPS */
     /* per dispatch */
-    vkd_u32 acc;              /* bwd: add into dx */
-    vkd_u32 tiles_n;          /* GEMM output tiles along N (fwd: along R) */
-    vkd_u32 fold;             /* matrices per step of gl_WorkGroupID.z (the grid's y extent) */
+    vkd_u32 acc;     /* bwd: add into dx */
+    vkd_u32 tiles_n; /* GEMM output tiles along N (fwd: along R) */
+    vkd_u32 fold;    /* matrices per step of gl_WorkGroupID.z (the grid's y extent) */
 };
 
 #ifndef VKD_GLSL

@@ -61,7 +61,8 @@ void main()
     bool live;
     uint z = corr_matrix(live), base = corr_base(z);
     uint C = pc.p.c, P = pc.p.ch * pc.p.cw;
-    uint m0 = (gl_WorkGroupID.x / pc.p.tiles_n) * TILE, n0 = (gl_WorkGroupID.x % pc.p.tiles_n) * TILE;
+    uint m0 = (gl_WorkGroupID.x / pc.p.tiles_n) * TILE;
+    uint n0 = (gl_WorkGroupID.x % pc.p.tiles_n) * TILE;
     bool channel = pc.p.mode == VKD_GRAM_CHANNEL;
 
     float c[PER][PER];
@@ -70,11 +71,11 @@ void main()
             c[i][j] = 0.0;
     for (uint j0 = 0; j0 < pc.p.rows; j0 += BK) {
         if (channel) {
-            stage_s(0u, z, m0, j0);     // A(m, j) = S[m][j], m a channel
+            stage_s(0u, z, m0, j0);       // A(m, j) = S[m][j], m a channel
             stage_f_pc(1u, base, n0, j0); // B(n, j) = F[j][n], n a pixel
         } else {
             stage_f_cp(0u, base, m0, j0); // A(m, j) = F[m][j]
-            stage_s(1u, z, n0, j0);     // B(n, j) = S[n][j] = S[j][n]
+            stage_s(1u, z, n0, j0);       // B(n, j) = S[n][j] = S[j][n]
         }
         barrier();
         corr_fma(c);

@@ -77,5 +77,4 @@ static const struct vkd_case cases[] = {
     {"2x9x5x5 acc", 0, sqdiff_case, {2, 9, 5, 5, SQ_FANOUT | SQ_BGRAD, 1, 1}},
 };
 
-const struct vkd_case_family vkd_cases_sqdiff = {"sqdiff", cases,
-                                                 sizeof(cases) / sizeof(cases[0])};
+const struct vkd_case_family vkd_cases_sqdiff = {"sqdiff", cases, sizeof(cases) / sizeof(cases[0])};

@@ -77,8 +77,7 @@ static void rows_normalize(const struct vkd_gram_params *p, double *g, double *n
 }
 
 /* y (batches, R, R) and, with normalize, norms (batches, R). */
-static void ref_gram_fwd(const struct vkd_gram_params *p, const double *x, double *y,
-                         double *norms)
+static void ref_gram_fwd(const struct vkd_gram_params *p, const double *x, double *y, double *norms)
 {
     const size_t RR = (size_t)p->rows * p->rows;
     for (uint32_t z = 0; z < p->batches; z++) {
@@ -212,16 +211,16 @@ static const struct vkd_op op_gram = {"gram", 1, gram_ref, gram_ref_bwd, gram_vk
 
 /* ---- builder --------------------------------------------------------------------------------- */
 
-static int named_act(struct vkd_graph *g, const char *name, const char *suffix, int n, int c,
-                     int h, int w)
+static int named_act(struct vkd_graph *g, const char *name, const char *suffix, int n, int c, int h,
+                     int w)
 {
     char buf[VKD_NAME_LEN];
     snprintf(buf, sizeof(buf), "%.*s%.9s", VKD_NAME_LEN - 10, name, suffix);
     return vkd_graph_act(g, buf, n, c, h, w);
 }
 
-int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mode,
-             uint32_t grid_h, uint32_t grid_w, int normalize)
+int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mode, uint32_t grid_h,
+             uint32_t grid_w, int normalize)
 {
     const struct vkd_tensor *tx = vkd_graph_tensor_at(g, x);
     VKD_ASSERT(tx->dtype == VKD_F32);
@@ -230,10 +229,17 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
     /* Cells are equal and do not overlap: the grid must divide the map. */
     VKD_ASSERT(tx->h % (int)grid_h == 0 && tx->w % (int)grid_w == 0);
     struct vkd_gram_params p = {
-        .n = (uint32_t)tx->n, .c = (uint32_t)tx->c, .h = (uint32_t)tx->h, .w = (uint32_t)tx->w,
-        .grid_h = grid_h, .grid_w = grid_w,
-        .ch = (uint32_t)tx->h / grid_h, .cw = (uint32_t)tx->w / grid_w,
-        .mode = (uint32_t)mode, .normalize = normalize != 0, .eps = VKD_CORR_EPS,
+        .n = (uint32_t)tx->n,
+        .c = (uint32_t)tx->c,
+        .h = (uint32_t)tx->h,
+        .w = (uint32_t)tx->w,
+        .grid_h = grid_h,
+        .grid_w = grid_w,
+        .ch = (uint32_t)tx->h / grid_h,
+        .cw = (uint32_t)tx->w / grid_w,
+        .mode = (uint32_t)mode,
+        .normalize = normalize != 0,
+        .eps = VKD_CORR_EPS,
     };
     uint32_t cells = grid_h * grid_w, pix = p.ch * p.cw;
     p.rows = mode == VKD_GRAM_CHANNEL ? p.c : pix;

@@ -108,15 +108,19 @@ static void sqdiff_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
     struct vkd_view a = vkd_rec_t(r, n->in[0]);
     struct vkd_view da = p.has_da ? vkd_rec_g(r, n->in[0]) : vkd_rec_g(r, n->in[1]);
     struct vkd_view db = p.has_db ? vkd_rec_g(r, n->in[1]) : da;
-    struct vkd_view v[6] = {a,  vkd_rec_t(r, n->in[1]), n->in[2] >= 0 ? vkd_rec_t(r, n->in[2]) : a,
-                            vkd_rec_g(r, n->out[0]), da, db};
+    struct vkd_view v[6] = {a,
+                            vkd_rec_t(r, n->in[1]),
+                            n->in[2] >= 0 ? vkd_rec_t(r, n->in[2]) : a,
+                            vkd_rec_g(r, n->out[0]),
+                            da,
+                            db};
     uint32_t gx, gy;
     vkd_rec_groups_1d(r, p.count, vkd_rec_wg(r), &gx, &gy);
     vkd_rec_dispatch(r, VKD_K_SQDIFF_BWD, v, 6, &p, sizeof(p), gx, gy, 1);
 }
 
-static const struct vkd_op op_sqdiff = {"sqdiff", 1, sqdiff_ref, sqdiff_ref_bwd, sqdiff_vk,
-                                        sqdiff_vk_bwd};
+static const struct vkd_op op_sqdiff = {"sqdiff",       1,         sqdiff_ref,
+                                        sqdiff_ref_bwd, sqdiff_vk, sqdiff_vk_bwd};
 
 /* ---- builder --------------------------------------------------------------------------------- */
 
