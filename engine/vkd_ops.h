@@ -48,6 +48,23 @@ int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels
  * (OUTPUT); the gradient goes to zs only: zt is a constant (the teacher). */
 int vkd_softmax_kd(struct vkd_graph *g, const char *name, int zs, int zt, float t);
 
+/* correlation.c: the batched Gram of feature-map cells (ICKD, LKD, SAKD). x (N, C, H, W) is cut
+ * into grid_h x grid_w equal cells of ch x cw = (H / grid_h) x (W / grid_w) pixels (asserted to
+ * divide; 1 x 1 = the whole map); F is a cell's C x P matrix (P = ch * cw, pixels row-major in
+ * the cell), a strided view of x. Per sample and cell (cell = gi * grid_w + gj):
+ *   VKD_GRAM_CHANNEL  G = F F^T (C x C)        VKD_GRAM_SPATIAL  G = F^T F (P x P)
+ * normalize != 0: every row of G divided by max(its L2 norm, 1e-12) (F.normalize(G, dim=-1)).
+ * Returns G, an ACT (N, grid_h * grid_w, R, R), R = C or P: element [n][cell][a][b]; gradient
+ * to x. With normalize the node also keeps "<name>.norms" and "<name>.dots" (N, cells, R, 1). */
+int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mode,
+             uint32_t grid_h, uint32_t grid_w, int normalize);
+
+/* sqdiff.c: scale * sum_i w_i (a_i - b_i)^2 over all elements of a and b (same element count),
+ * w_i = 1 when w < 0. Returns the scalar (OUTPUT); register it as a loss with
+ * vkd_graph_loss(g, L, slot) to weight it from a step-parameter slot. Gradients to a and to b
+ * (when each has one: a teacher's b has none); w is a constant and gets none. */
+int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float scale);
+
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
  * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */

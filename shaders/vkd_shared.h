@@ -52,5 +52,7 @@ typedef float vkd_f32;
 #include "optim.h"
 #include "augment.h"
 #include "kd.h"
+#include "correlation.h"
+#include "sqdiff.h"
 
 #endif /* VKD_SHARED_H */
