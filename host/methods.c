@@ -11,9 +11,9 @@
 #include "method.h"
 #include "vkd_ops.h"
 
-extern const struct method method_ce, method_kd;
+extern const struct method method_ce, method_kd, method_ickd;
 
-static const struct method *const methods[] = {&method_ce, &method_kd};
+static const struct method *const methods[] = {&method_ce, &method_kd, &method_ickd};
 
 const struct method *method_find(const char *name)
 {

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""torch_loss_check.py - `vkdistill loss` against PyTorch. For each method configuration it draws
+random inputs (features, logits, labels and the method's extras), writes them to a safetensors
+file, runs `vkdistill loss` on the device and on the CPU reference, and compares every loss term
+and every gradient with an independent PyTorch implementation of the method written from
+../shared/methods.md (autograd gives the gradients).
+
+    python3 tools/torch_loss_check.py VKDISTILL
+
+Exit 0 when everything agrees within 1e-4 relative to each tensor's scale (the device computes
+in fp32, PyTorch here in float64), 1 on a mismatch, 77 when PyTorch is missing.
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+except ImportError as e:  # a skip, not a failure: PyTorch is optional
+    print(f"skip: {e}")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_check import read_safetensors  # noqa: E402
+
+NP = {np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
+
+
+def write_safetensors(path, tensors):
+    header, blobs, off = {}, [], 0
+    for name, t in tensors.items():
+        a = np.ascontiguousarray(t.numpy())
+        b = a.tobytes()
+        header[name] = {"dtype": NP[a.dtype], "shape": list(a.shape),
+                        "data_offsets": [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+
+
+def kd_terms(zs, zt, y, T):
+    n = zs.shape[0]
+    kl = F.kl_div(F.log_softmax(zs / T, 1), F.softmax(zt / T, 1), reduction="sum") * T * T / n
+    return F.cross_entropy(zs, y), kl
+
+
+def cells(x, gh, gw):
+    """(N, C, H, W) -> (N * gh * gw, C, P): the grid's cells, pixels row-major in a cell."""
+    n, c, h, w = x.shape
+    x = x.reshape(n, c, gh, h // gh, gw, w // gw).permute(0, 2, 4, 1, 3, 5)
+    return x.reshape(n * gh * gw, c, (h // gh) * (w // gw))
+
+
+def ickd_cc(e, ft, paper, gh, gw):
+    n, c = ft.shape[:2]
+    a, b = cells(e, gh, gw), cells(ft, gh, gw)
+    gs, gt = a @ a.transpose(1, 2), b @ b.transpose(1, 2)
+    if not paper:
+        gs, gt = F.normalize(gs, dim=2), F.normalize(gt, dim=2)
+    scale = 1.0 / (gh * gw * c * n * (c if paper else 1))
+    return ((gs - gt) ** 2).sum() * scale
+
+
+def case_kd(g):
+    n, k = 7, 10
+    inp = {"student.logits": torch.randn(n, k, generator=g) * 3,
+           "teacher.logits": torch.randn(n, k, generator=g) * 3,
+           "labels": torch.randint(0, k, (n,), generator=g)}
+
+    def loss(x, o):
+        ce, kl = kd_terms(x["student.logits"], x["teacher.logits"], x["labels"], 4.0)
+        return {"ce": ce, "kl": kl}, 0.1 * ce + 0.9 * kl
+    return inp, loss, ["student.logits"]
+
+
+def case_ickd(g, opts):
+    n, cs, ct, hw, k = 5, 6, 9, 4, 10
+    o = dict(kv.split("=") for kv in opts.split(",")) if opts else {}
+    paper, gh, gw = int(o.get("paper", 0)), int(o.get("grid_h", 1)), int(o.get("grid_w", 1))
+    alpha = float(o.get("alpha", 0))
+    inp = {"student.stage3": torch.randn(n, cs, hw, hw, generator=g).relu(),
+           "teacher.stage3": torch.randn(n, ct, hw, hw, generator=g).relu(),
+           "student.logits": torch.randn(n, k, generator=g) * 3,
+           "teacher.logits": torch.randn(n, k, generator=g) * 3,
+           "labels": torch.randint(0, k, (n,), generator=g),
+           "distill.embed.conv.weight": torch.randn(ct, cs, 1, 1, generator=g) * 0.4,
+           "distill.embed.bn.weight": 1 + 0.1 * torch.randn(ct, generator=g),
+           "distill.embed.bn.bias": 0.1 * torch.randn(ct, generator=g)}
+
+    def loss(x, _):
+        e = F.conv2d(x["student.stage3"], x["distill.embed.conv.weight"])
+        e = F.batch_norm(e, None, None, x["distill.embed.bn.weight"], x["distill.embed.bn.bias"],
+                         training=True, eps=1e-5)
+        cc = ickd_cc(e, x["teacher.stage3"], paper, gh, gw)
+        ce, kl = kd_terms(x["student.logits"], x["teacher.logits"], x["labels"], 4.0)
+        terms = {"ce": ce, "cc": cc}
+        total = ce + 2.5 * cc
+        if alpha > 0:
+            terms["kl"] = kl
+            total = total + alpha * kl
+        return terms, total
+    return inp, loss, ["student.stage3", "student.logits", "distill.embed.conv.weight",
+                       "distill.embed.bn.weight", "distill.embed.bn.bias"]
+
+
+def close(a, b, what, tol=1e-4):
+    a, b = a.double().flatten(), b.double().flatten()
+    scale = b.abs().max().item() + 1e-12
+    err = (a - b).abs().max().item() / scale
+    ok = a.shape == b.shape and err <= tol
+    print(f"{'ok' if ok else 'FAIL':4} {what:48} rel err {err:.2e}")
+    return ok
+
+
+def main():
+    binary = sys.argv[1]
+    g = torch.Generator().manual_seed(3)
+    cases = [("kd", "", case_kd(g)), ("ickd", "", case_ickd(g, "")),
+             ("ickd", "alpha=1", case_ickd(g, "alpha=1")),
+             ("ickd", "paper=1,grid_h=2,grid_w=2", case_ickd(g, "paper=1,grid_h=2,grid_w=2"))]
+    ok = True
+    with tempfile.TemporaryDirectory() as d:
+        for method, opts, (inp, loss, wrt) in cases:
+            src = os.path.join(d, "in.safetensors")
+            write_safetensors(src, {k: v.float() if v.is_floating_point() else v
+                                    for k, v in inp.items()})
+            x = {k: (v.double().requires_grad_(k in wrt) if v.is_floating_point() else v)
+                 for k, v in inp.items()}
+            terms, total = loss(x, opts)
+            total.backward()
+            for where in ("device", "cpu"):
+                out = os.path.join(d, f"{where}.safetensors")
+                cmd = [binary, "loss", "--method", method, "--inputs", src, "--out", out]
+                cmd += ["--opt", opts] if opts else []
+                cmd += ["--cpu"] if where == "cpu" else []
+                r = subprocess.run(cmd, capture_output=True, text=True)
+                if r.returncode != 0:
+                    print(f"FAIL {method} {opts} {where}: {r.stderr.strip()}")
+                    ok = False
+                    continue
+                got, _ = read_safetensors(out)
+                tag = f"{method} {opts} {where}:"
+                for name, v in terms.items():
+                    ok &= close(got[f"loss.{name}"], v.detach(), f"{tag} loss.{name}")
+                ok &= close(got["loss"], total.detach(), f"{tag} loss")
+                for name in wrt:
+                    ok &= close(got[f"grad.{name}"], x[name].grad, f"{tag} grad.{name}")
+    print("all agree with PyTorch" if ok else "MISMATCH with PyTorch")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
