@@ -108,7 +108,7 @@ static int run(int argc, char **argv, int distill)
     for (int i = 0; i < N_COMMON; i++)
         flags[n_flags++] = common[i];
     int seen[N_COMMON + N_DISTILL] = {0};
-    char usage[2048];
+    char usage[8192];
     int un = snprintf(usage, sizeof(usage), "%s",
                       "A run resumed with --resume continues bit-identically (same device); only\n"
                       "--device, --out, --stop-after, --validation and the progress flags may be\n"
@@ -116,12 +116,11 @@ static int run(int argc, char **argv, int distill)
     for (const char *const *m = method_names(); distill && *m && un > 0 && un < (int)sizeof(usage);
          m++) {
         const struct method *md = method_find(*m);
-        un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n\nmethod %s: %s\n  options:",
-                       md->name, md->summary);
+        un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n\nmethod %s: %s", md->name,
+                       md->summary);
         for (int i = 0; i < md->n_params && un > 0 && un < (int)sizeof(usage); i++)
-            un += snprintf(usage + un, sizeof(usage) - (size_t)un, " %s=%g (%s)%s",
-                           md->params[i].name, md->params[i].value, md->params[i].help,
-                           i + 1 < md->n_params ? "," : "");
+            un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n    %-8s %-6g %s",
+                           md->params[i].name, md->params[i].value, md->params[i].help);
     }
     const struct cli_command cmd = {
         distill ? "distill" : "train",

@@ -105,7 +105,7 @@ static int build(struct kd_build *b)
 
 const struct method method_ickd = {
     "ickd",
-    "inter-channel correlation: row-normalised channel Grams of the embedded student and the "
-    "teacher's last stage (Liu et al. 2021, official CIFAR code)",
+    "inter-channel correlation (Liu et al. 2021, official CIFAR code): row-normalised\n"
+    "  channel Grams of the embedded student's and the teacher's last-stage features",
     1, params, 8, student_taps, teacher_taps, build,
 };
