@@ -14,6 +14,7 @@
 #   PAIRS          "teacher:student ..." ("resnet56:resnet20 wrn_40_2:wrn_16_2")
 #   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it)
 #   EXTRA          more flags for every run (e.g. "--device 0 --batch 64")
+#   VERBOSE        1: show each run's output as it runs (else only in its log.txt)
 # Example (a quick look on a 2-core machine):
 #   EPOCHS=2 LIMIT_TRAIN=2000 LIMIT_TEST=1000 SEEDS=1 PAIRS=resnet20:resnet8 tools/results.sh
 set -euo pipefail
@@ -30,7 +31,7 @@ common=(--no-progress)
 [ -n "${DATA:-}" ] && common+=(--data "$DATA")
 [ -n "${LIMIT_TRAIN:-}" ] && common+=(--limit-train "$LIMIT_TRAIN")
 [ -n "${LIMIT_TEST:-}" ] && common+=(--limit-test "$LIMIT_TEST")
-common+=("${extra[@]}")
+common+=(${extra[@]+"${extra[@]}"})
 
 [ -x "$VKD" ] || { echo "results.sh: $VKD not found; build first (tools/demo.sh or tools/test.sh)" >&2; exit 1; }
 mkdir -p "$OUT"
@@ -45,7 +46,9 @@ run() {
     fi
     echo "run  $dir"
     mkdir -p "$dir"
-    "$VKD" "$@" --out "$dir" >"$dir/log.txt" 2>&1 || {
+    local show=/dev/null
+    [ "${VERBOSE:-0}" = 1 ] && show=/dev/stdout
+    "$VKD" "$@" --out "$dir" 2>&1 | tee "$dir/log.txt" >"$show" || {
         echo "results.sh: the run in $dir failed; its log:" >&2
         tail -5 "$dir/log.txt" >&2
         exit 1

@@ -18,8 +18,17 @@ for t in "$out"/teachers/*/; do
         "$(field "$f" best_top1)" "$(field "$f" last_top1)" "$(field "$f" images_per_s)" \
         "$(field "$f" device_memory_mib)"
 done
-for group in "$out"/*-*/*/; do
-    [ -d "$group" ] || continue
+# methods in this order (vanilla first: the baseline), then any others
+order="vanilla kd ickd ickd_kl lkd lakd sakd corsd"
+groups=()
+for pairdir in "$out"/*-*/; do
+    [ -d "$pairdir" ] || continue
+    for m in $order; do [ -d "$pairdir$m" ] && groups+=("$pairdir$m/"); done
+    for g in "$pairdir"*/; do
+        case " $order " in *" $(basename "$g") "*) ;; *) groups+=("$g") ;; esac
+    done
+done
+for group in ${groups[@]+"${groups[@]}"}; do
     rows=""
     for f in "$group"seed*/summary.json; do
         [ -s "$f" ] || continue
