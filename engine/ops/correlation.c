@@ -168,7 +168,8 @@ static void gram_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 
 /* ---- node glue: Vulkan ---------------------------------------------------------------------- */
 
-/* The matrices fold into the grid's (y, z): fold per z step (see correlation.glsl). */
+/* The matrices fold into the grid's (y, z): gz slices of fold <= VKD_CORR_FOLD (correlation.h),
+ * balanced so that fewer than gz workgroups of the last slice are idle (correlation.glsl). */
 static void batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx, uint32_t *gy,
                        uint32_t *gz)
 {
@@ -176,10 +177,11 @@ static void batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx
     /* Vulkan guarantees only 128 invocations per workgroup; every GPU this engine targets
      * offers the 256 of a 16 x 16 tile (as the linear family's GEMM). */
     VKD_ASSERT(d->max_workgroup_invocations >= VKD_CORR_WG * VKD_CORR_WG);
-    p->fold = p->batches < d->max_workgroup_count[1] ? p->batches : d->max_workgroup_count[1];
+    *gz = vkd_div_up(p->batches, VKD_CORR_FOLD);
+    p->fold = vkd_div_up(p->batches, *gz);
     *gy = p->fold;
-    *gz = vkd_div_up(p->batches, p->fold);
-    VKD_ASSERT(gx <= d->max_workgroup_count[0] && *gz <= d->max_workgroup_count[2]);
+    VKD_ASSERT(gx <= d->max_workgroup_count[0] && *gy <= d->max_workgroup_count[1] &&
+               *gz <= d->max_workgroup_count[2]);
 }
 
 static void gram_vk(struct vkd_rec *r, const struct vkd_node *n)
