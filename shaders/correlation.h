@@ -33,6 +33,11 @@ enum vkd_gram_mode { VKD_GRAM_CHANNEL = 0, VKD_GRAM_SPATIAL = 1 };
 #define VKD_CORR_WG 16
 #define VKD_CORR_BK 16
 
+/* The GEMM grids take the matrices in (y, z): slices of at most VKD_CORR_FOLD along y, far below
+ * any device's maxComputeWorkGroupCount[1], so that every shape, not only one with 65536+
+ * matrices, runs the same folded path (and the tests cover it). */
+#define VKD_CORR_FOLD 1024
+
 /* correlation_nrm_fwd / correlation_nrm_bwd: one workgroup of VKD_CORR_ROW_WG per row of G. */
 #define VKD_CORR_ROW_WG 128
 

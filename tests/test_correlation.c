@@ -10,6 +10,8 @@
  *       the eps branch: F = [[0, 0], [3, 4]] normalised, dy = ones: row 0 of G is 0 (y = 0,
  *       norm 0), row 1 is [0, 1]; D row 0 = dy / eps, row 1 = (dy - (dy.y) y) / 25 = [0.04, 0];
  *       dF row 0 = S01 F_1 = (1/eps + 0.04) [3, 4], dF row 1 = S11 F_1 = 0;
+ *   - (gpu) determinism: one executor run twice gives the same bits, and the raw Gram is
+ *     exactly symmetric;
  *   - (cpu) the eps branch against finite differences: one channel (or pixel) of size 1e-14,
  *     so its row of G has a norm far below eps = 1e-12, differentiated with steps of 1e-6 |x|
  *     (1e-14 on the tiny entries) that keep the row inside the eps ball (the generic check's
@@ -139,6 +141,62 @@ static void hand_checks(struct vkd_context *ctx)
     expect("eps branch: dF[1][0] = 0", dx[2], 0, tol);
 }
 
+/* (gpu) Two runs of one recorded executor give the same bits, and the raw Gram is exactly
+ * symmetric (off-diagonal tiles are stored twice from one sum): x (3, 67, 8, 6), grid 2 x 1,
+ * channel mode (R = 67: two 64-tiles per side) raw, then spatial mode normalised. */
+static void determinism(struct vkd_context *ctx, enum vkd_gram_mode mode, int normalize)
+{
+    const int N = 3, C = 67, H = 8, W = 6;
+    struct vkd_graph *g = vkd_graph_create();
+    int xi = vkd_graph_input(g, "x", VKD_F32, N, C, H, W);
+    vkd_graph_set_requires_grad(g, xi);
+    int yi = vkd_gram(g, "gram", xi, mode, 2, 1, normalize);
+    const struct vkd_tensor *ty = vkd_graph_tensor_at(g, yi);
+    int si = vkd_graph_input(g, "dy", VKD_F32, ty->n, ty->c, ty->h, ty->w);
+    vkd_graph_seed(g, yi, si);
+    vkd_graph_finalize(g, 0);
+    size_t nx = (size_t)N * C * H * W, ny = vkd_tensor_numel(ty);
+    size_t R = (size_t)ty->h, nm = ny / (R * R);
+    double *x = malloc(nx * sizeof(double)), *dy = malloc(ny * sizeof(double));
+    double *y[2] = {malloc(ny * sizeof(double)), malloc(ny * sizeof(double))};
+    double *dx[2] = {malloc(nx * sizeof(double)), malloc(nx * sizeof(double))};
+    struct vkd_rng rng = {(uint64_t)(17 + mode)};
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)(-1 + 2 * vkd_rng_uniform(&rng));
+    for (size_t i = 0; i < ny; i++)
+        dy[i] = (float)(-1 + 2 * vkd_rng_uniform(&rng));
+    struct vkd_vk *e;
+    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK;
+    for (int r = 0; r < 2 && !rc; r++)
+        rc = vkd_vk_write(e, xi, x) != VKD_OK || vkd_vk_write(e, si, dy) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, yi, y[r]) != VKD_OK ||
+             vkd_vk_read(e, vkd_graph_tensor_at(g, xi)->grad, dx[r]) != VKD_OK;
+    if (rc) {
+        printf("FAIL: device: %s\n", vkd_context_error(ctx));
+        failures++;
+    } else {
+        vkd_vk_destroy(e);
+        char what[96];
+        snprintf(what, sizeof(what), "%s %s: two runs, same bits (y, dx)",
+                 mode == VKD_GRAM_CHANNEL ? "channel" : "spatial", normalize ? "nrm" : "raw");
+        expect(what,
+               memcmp(y[0], y[1], ny * sizeof(double)) == 0 &&
+                   memcmp(dx[0], dx[1], nx * sizeof(double)) == 0,
+               1, 0);
+        if (!normalize) {
+            int sym = 1;
+            for (size_t m = 0; m < nm; m++)
+                for (size_t a = 0; a < R; a++)
+                    for (size_t b = 0; b < R; b++)
+                        sym &= y[0][(m * R + a) * R + b] == y[0][(m * R + b) * R + a];
+            expect("raw G exactly symmetric (mirrored tiles)", sym, 1, 0);
+        }
+    }
+    free(x), free(dy), free(y[0]), free(y[1]), free(dx[0]), free(dx[1]);
+    vkd_graph_destroy(g);
+}
+
 /* sum(y * dy) for the graph's current x (reference). */
 static double objective(struct vkd_ref *e, int yi, int si, size_t ny)
 {
@@ -216,6 +274,8 @@ int main(int argc, char **argv)
         struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
         hand_checks(ctx);
         if (ctx) {
+            determinism(ctx, VKD_GRAM_CHANNEL, 0);
+            determinism(ctx, VKD_GRAM_SPATIAL, 1);
             failures += vkd_test_context_done(ctx);
         } else {
             eps_fd(VKD_GRAM_CHANNEL, 3, 2, 2, 1, 1);

@@ -4,7 +4,8 @@
  * executors: a = [1, 2, 3], b = [0, 4, 3], w = [2, 0.5, 1], scale 0.25:
  *   L = 0.25 (2*1 + 0.5*4 + 1*0) = 1;  da = 2 * 0.25 * w (a - b) = [1, -0.5, 0];  db = -da;
  *   without w: L = 0.25 (1 + 4 + 0) = 1.25;
- *   registered with a step-parameter slot of 0.37: L unchanged, da = 0.37 [1, -0.5, 0].
+ *   registered with a step-parameter slot of 0.37: L unchanged, da = 0.37 [1, -0.5, 0];
+ * and (gpu) determinism: one executor run twice gives the same bits.
  */
 #include <math.h>
 #include <stdio.h>
@@ -99,13 +100,50 @@ static void hand_checks(struct vkd_context *ctx)
     expect("slot weight 0.37: db[1] = 0.37 * 0.5", db[1], 0.185, 1e-7);
 }
 
+/* (gpu) One executor run twice gives the same bits: 3 x 4097 elements (4 chunks), weighted. */
+static void determinism(struct vkd_context *ctx)
+{
+    enum { COUNT = 3 * 4097 };
+    static double a[COUNT], b[COUNT], w[COUNT], da[2][COUNT];
+    double l[2];
+    for (int i = 0; i < COUNT; i++) {
+        a[i] = (float)sin(0.37 * i), b[i] = (float)cos(0.11 * i), w[i] = (float)(i % 7) / 7;
+    }
+    struct vkd_graph *g = vkd_graph_create();
+    int ai = vkd_graph_input(g, "a", VKD_F32, COUNT, 1, 1, 1);
+    int bi = vkd_graph_input(g, "b", VKD_F32, COUNT, 1, 1, 1);
+    int wi = vkd_graph_input(g, "w", VKD_F32, COUNT, 1, 1, 1);
+    vkd_graph_set_requires_grad(g, ai);
+    int li = vkd_sqdiff(g, "sq", ai, bi, wi, 0.5f);
+    vkd_graph_loss(g, li, -1);
+    vkd_graph_finalize(g, 0);
+    struct vkd_vk *e;
+    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, ai, a) != VKD_OK ||
+             vkd_vk_write(e, bi, b) != VKD_OK || vkd_vk_write(e, wi, w) != VKD_OK;
+    for (int r = 0; r < 2 && !rc; r++)
+        rc = vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, li, &l[r]) != VKD_OK ||
+             vkd_vk_read(e, vkd_graph_tensor_at(g, ai)->grad, da[r]) != VKD_OK;
+    if (rc) {
+        printf("FAIL: device: %s\n", vkd_context_error(ctx));
+        failures++;
+    } else {
+        vkd_vk_destroy(e);
+        expect("two runs, same bits (L, da)",
+               l[0] == l[1] && memcmp(da[0], da[1], sizeof(da[0])) == 0, 1, 0);
+    }
+    vkd_graph_destroy(g);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
         struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
         hand_checks(ctx);
-        if (ctx)
+        if (ctx) {
+            determinism(ctx);
             failures += vkd_test_context_done(ctx);
+        }
     }
     int rc = vkd_test_family_main(argc, argv, "sqdiff");
     if (failures)

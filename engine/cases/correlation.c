@@ -2,7 +2,8 @@
  * correlation.c - op-check cases of the correlation family (engine/ops/correlation.c): channel
  * and spatial Grams, raw and row-normalised, grids 1x1, 2x2, 2x1 and 1x2, batch 1, primes
  * (C = 3, 7, 13, 67; P = 5, 9, 45), sizes that are no multiple of the 64 x 64 tile, ICKD's CIFAR
- * shape (C = 256, P = 64) and SAKD's (C = 64, P = 256 and 1024); post-ReLU features with an
+ * shape (C = 256, P = 64) and SAKD's (C = 64, P = 256 and 1024); over 1024 cells (the batch
+ * folded into the grid's z); post-ReLU features with an
  * all-zero channel or pixel (the eps branch of the normalisation: a zero row of G); and an
  * input that feeds another node (backward adds: node.acc).
  *
@@ -307,6 +308,9 @@ static const struct vkd_case cases[] = {
     {"1x64x32x32 spat nrm relu", 0, gram_case, {1, 64, 32, 32, 1, 1, SPAT, 1, GC_RELU}},
     {"2x7x4x4 chan nrm 0-chan", 1, gram_case, {2, 7, 4, 4, 1, 1, CHAN, 1, GC_ZERO}},
     {"2x5x4x4 g2x2 spat nrm 0-pixel", 0, gram_case, {2, 5, 4, 4, 2, 2, SPAT, 1, GC_ZERO}},
+    /* 1152 and 1200 matrices: two slices of the grid's z (VKD_CORR_FOLD) */
+    {"2x3x48x48 g24x24 chan nrm", 0, gram_case, {2, 3, 48, 48, 24, 24, CHAN, 1, 0}},
+    {"5x5x24x40 g12x20 spat raw", 0, gram_case, {5, 5, 24, 40, 12, 20, SPAT, 0, 0}},
     {"2x9x4x6 g2x2 chan raw acc", 0, gram_case, {2, 9, 4, 6, 2, 2, CHAN, 0, GC_FANOUT}},
     {"2x6x4x4 g2x1 spat nrm acc", 0, gram_case, {2, 6, 4, 4, 2, 1, SPAT, 1, GC_FANOUT}},
 };

@@ -48,16 +48,24 @@ static size_t a_off(const struct vkd_gram_params *p, uint32_t z, uint32_t a, uin
     return p->mode == VKD_GRAM_CHANNEL ? f_off(p, z, a, j) : f_off(p, z, j, a);
 }
 
-/* G_z (R x R, raw) into g. */
-static void gram_raw(const struct vkd_gram_params *p, const double *x, uint32_t z, double *g)
+/* A_z gathered into a (R x D, row-major): the reference's one pass over the strided cell. */
+static void gather(const struct vkd_gram_params *p, const double *x, uint32_t z, double *a)
 {
-    const uint32_t R = p->rows;
-    for (uint32_t a = 0; a < R; a++)
-        for (uint32_t b = a; b < R; b++) {
+    for (uint32_t r = 0; r < p->rows; r++)
+        for (uint32_t j = 0; j < p->depth; j++)
+            a[(size_t)r * p->depth + j] = x[a_off(p, z, r, j)];
+}
+
+/* G = A A^T (R x R, raw) into g, from A gathered (R x D). */
+static void gram_raw(const struct vkd_gram_params *p, const double *a, double *g)
+{
+    const uint32_t R = p->rows, D = p->depth;
+    for (uint32_t i = 0; i < R; i++)
+        for (uint32_t k = i; k < R; k++) {
             double s = 0;
-            for (uint32_t j = 0; j < p->depth; j++)
-                s += x[a_off(p, z, a, j)] * x[a_off(p, z, b, j)];
-            g[(size_t)a * R + b] = g[(size_t)b * R + a] = s;
+            for (uint32_t j = 0; j < D; j++)
+                s += a[(size_t)i * D + j] * a[(size_t)k * D + j];
+            g[(size_t)i * R + k] = g[(size_t)k * R + i] = s;
         }
 }
 
@@ -80,11 +88,15 @@ static void rows_normalize(const struct vkd_gram_params *p, double *g, double *n
 static void ref_gram_fwd(const struct vkd_gram_params *p, const double *x, double *y, double *norms)
 {
     const size_t RR = (size_t)p->rows * p->rows;
+    double *a = malloc((size_t)p->rows * p->depth * sizeof(double));
+    VKD_ASSERT(a);
     for (uint32_t z = 0; z < p->batches; z++) {
-        gram_raw(p, x, z, y + z * RR);
+        gather(p, x, z, a);
+        gram_raw(p, a, y + z * RR);
         if (p->normalize)
             rows_normalize(p, y + z * RR, norms + (size_t)z * p->rows);
     }
+    free(a);
 }
 
 /* dx (+)= the gradient of x for upstream dy; with normalize also dots (batches, R) = dy.y per
@@ -92,44 +104,46 @@ static void ref_gram_fwd(const struct vkd_gram_params *p, const double *x, doubl
 static void ref_gram_bwd(const struct vkd_gram_params *p, const double *x, const double *dy,
                          double *dots, double *dx)
 {
-    const uint32_t R = p->rows;
+    const uint32_t R = p->rows, D = p->depth;
     const size_t RR = (size_t)R * R;
     const double eps = p->eps;
     double *y = malloc(RR * sizeof(double)), *d = malloc(RR * sizeof(double));
-    double *nrm = malloc(R * sizeof(double));
-    VKD_ASSERT(y && d && nrm);
+    double *nrm = malloc(R * sizeof(double)), *a = malloc((size_t)R * D * sizeof(double));
+    VKD_ASSERT(y && d && nrm && a);
     /* Every element of dx belongs to exactly one cell: overwrite or add each once. */
     for (uint32_t z = 0; z < p->batches; z++) {
         const double *dyz = dy + z * RR;
+        gather(p, x, z, a);
         if (p->normalize) {
-            gram_raw(p, x, z, y);
+            gram_raw(p, a, y);
             rows_normalize(p, y, nrm);
-            for (uint32_t a = 0; a < R; a++) {
+            for (uint32_t i = 0; i < R; i++) {
                 double dot = 0;
-                for (uint32_t b = 0; b < R; b++)
-                    dot += dyz[(size_t)a * R + b] * y[(size_t)a * R + b];
-                dots[(size_t)z * R + a] = dot;
-                for (uint32_t b = 0; b < R; b++) {
-                    size_t i = (size_t)a * R + b;
-                    d[i] = nrm[a] > eps ? (dyz[i] - dot * y[i]) / nrm[a] : dyz[i] / eps;
+                for (uint32_t k = 0; k < R; k++)
+                    dot += dyz[(size_t)i * R + k] * y[(size_t)i * R + k];
+                dots[(size_t)z * R + i] = dot;
+                for (uint32_t k = 0; k < R; k++) {
+                    size_t o = (size_t)i * R + k;
+                    d[o] = nrm[i] > eps ? (dyz[o] - dot * y[o]) / nrm[i] : dyz[o] / eps;
                 }
             }
         } else {
             memcpy(d, dyz, RR * sizeof(double));
         }
-        /* dA(a, j) = sum_b S(a, b) A(b, j), S = D + D^T; A's element is F's, so dA goes to
+        /* dA(i, j) = sum_k S(i, k) A(k, j), S = D + D^T; A's element is F's, so dA goes to
          * the same place in dx. */
-        for (uint32_t a = 0; a < R; a++)
-            for (uint32_t j = 0; j < p->depth; j++) {
+        for (uint32_t i = 0; i < R; i++)
+            for (uint32_t j = 0; j < D; j++) {
                 double s = 0;
-                for (uint32_t b = 0; b < R; b++)
-                    s += (d[(size_t)a * R + b] + d[(size_t)b * R + a]) * x[a_off(p, z, b, j)];
-                vkd_ref_put(&dx[a_off(p, z, a, j)], (int)p->acc, s);
+                for (uint32_t k = 0; k < R; k++)
+                    s += (d[(size_t)i * R + k] + d[(size_t)k * R + i]) * a[(size_t)k * D + j];
+                vkd_ref_put(&dx[a_off(p, z, i, j)], (int)p->acc, s);
             }
     }
     free(y);
     free(d);
     free(nrm);
+    free(a);
 }
 
 /* ---- node glue: CPU ------------------------------------------------------------------------- */
@@ -154,7 +168,8 @@ static void gram_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 
 /* ---- node glue: Vulkan ---------------------------------------------------------------------- */
 
-/* The matrices fold into the grid's (y, z): fold per z step (see correlation.glsl). */
+/* The matrices fold into the grid's (y, z): gz slices of fold <= VKD_CORR_FOLD (correlation.h),
+ * balanced so that fewer than gz workgroups of the last slice are idle (correlation.glsl). */
 static void batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx, uint32_t *gy,
                        uint32_t *gz)
 {
@@ -162,10 +177,11 @@ static void batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx
     /* Vulkan guarantees only 128 invocations per workgroup; every GPU this engine targets
      * offers the 256 of a 16 x 16 tile (as the linear family's GEMM). */
     VKD_ASSERT(d->max_workgroup_invocations >= VKD_CORR_WG * VKD_CORR_WG);
-    p->fold = p->batches < d->max_workgroup_count[1] ? p->batches : d->max_workgroup_count[1];
+    *gz = vkd_div_up(p->batches, VKD_CORR_FOLD);
+    p->fold = vkd_div_up(p->batches, *gz);
     *gy = p->fold;
-    *gz = vkd_div_up(p->batches, p->fold);
-    VKD_ASSERT(gx <= d->max_workgroup_count[0] && *gz <= d->max_workgroup_count[2]);
+    VKD_ASSERT(gx <= d->max_workgroup_count[0] && *gy <= d->max_workgroup_count[1] &&
+               *gz <= d->max_workgroup_count[2]);
 }
 
 static void gram_vk(struct vkd_rec *r, const struct vkd_node *n)
