@@ -257,6 +257,11 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                             vkd_rec_g(r, n->in[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
+    else if (cpu_kernels(r)) /* an invocation per NB columns of a phase row, largest phase */
+        dispatch_cpu(r, VKD_K_CONV2D_BWD_DATA_CPU, v, 3, p,
+                     (uint64_t)p.n * vkd_div_up(p.h, p.stride) *
+                         vkd_div_up(vkd_div_up(p.w, p.stride), VKD_CONV_CPU_NB),
+                     VKD_CONV_CPU_WG, p.c / p.groups, p.groups * p.stride * p.stride);
     else /* one GEMM per group and stride phase; a phase has at most ceil(h / st) rows */
         dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups,
                       (uint64_t)p.n * vkd_div_up(p.h, p.stride) * vkd_div_up(p.w, p.stride),
