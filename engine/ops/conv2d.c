@@ -296,9 +296,10 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
                (size_t)p.splits * p.k * cols);
     struct vkd_view part = vkd_rec_t(r, n->out[1]);
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_g(r, n->out[0]), part};
+    int cpu = !is_depthwise(&p) && cpu_kernels(r);
     if (is_depthwise(&p)) {
         vkd_rec_dispatch(r, VKD_K_CONV2D_DW_BWD_WEIGHT, v, 3, &p, sizeof(p), p.splits, p.k, 1);
-    } else if (cpu_kernels(r)) {
+    } else if (cpu) {
         cpu_split(&p, cols);
         dispatch_cpu(r, VKD_K_CONV2D_BWD_WEIGHT_CPU, v, 3, p, vkd_div_up(cols, VKD_CONV_CPU_NB),
                      VKD_CONV_CPU_WG_W, p.k / p.groups, p.groups * p.splits);
@@ -314,8 +315,13 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     struct vkd_view s[3] = {part, want_w ? vkd_rec_g(r, n->in[1]) : part,
                             want_b ? vkd_rec_g(r, n->in[2]) : part};
     uint32_t gx, gy;
-    vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_WSUM_OUTS, &gx, &gy);
-    vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, sizeof(p), gx, gy, 1);
+    if (cpu) {
+        vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_CPU_WG, &gx, &gy);
+        vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM_CPU, s, 3, &p, sizeof(p), gx, gy, 1);
+    } else {
+        vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_WSUM_OUTS, &gx, &gy);
+        vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, sizeof(p), gx, gy, 1);
+    }
 }
 
 static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
