@@ -288,6 +288,8 @@ static void describe(VkPhysicalDevice pd, uint32_t index, struct vkd_device_info
         snprintf(d->driver, sizeof(d->driver), "0x%x", p2.properties.driverVersion);
     d->api_version = p2.properties.apiVersion;
     d->subgroup_size = sub.subgroupSize;
+    d->subgroup_shuffle = (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                          (sub.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT);
     d->shared_memory = l->maxComputeSharedMemorySize;
     d->max_storage_range = l->maxStorageBufferRange;
     d->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;

@@ -44,6 +44,7 @@ struct vkd_device_info {
     char driver[256]; /* driver name and info, e.g. "llvmpipe Mesa 22.3.6 (LLVM 15.0.6)" */
     uint32_t api_version;
     uint32_t subgroup_size;
+    int subgroup_shuffle;         /* compute shaders have subgroupShuffle (GL_KHR_..._shuffle) */
     uint32_t shared_memory;       /* maxComputeSharedMemorySize, bytes */
     uint64_t device_local_bytes;  /* sum of device-local heaps */
     uint64_t max_storage_range;   /* maxStorageBufferRange, bytes */

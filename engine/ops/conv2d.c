@@ -41,6 +41,8 @@
 #define VKD_CONV_MAX_PART (1u << 20)
 /* Smallest maxComputeWorkGroupCount Vulkan guarantees: the split's grid must fit any device. */
 #define VKD_CONV_MAX_GRID 65535
+/* The CPU-device backward-weight split aims at this many workgroups: several per CPU thread. */
+#define VKD_CONV_CPU_GROUPS 64
 
 static int is_depthwise(const struct vkd_conv2d_params *p)
 {
@@ -205,6 +207,30 @@ static void dispatch_1d(struct vkd_rec *r, enum vkd_kernel_id k, const struct vk
     vkd_rec_dispatch(r, k, v, n_v, p, sizeof(*p), gx, gy, 1);
 }
 
+/* CPU-device kernels (shaders/conv2d.h) hand values round clusters of VKD_CONV_CPU_MB lanes with
+ * subgroupShuffle; a device without it (or with smaller subgroups) keeps the GPU kernels. */
+static int cpu_kernels(struct vkd_rec *r)
+{
+    const struct vkd_device_info *d = &vkd_rec_context(r)->info;
+    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle && d->subgroup_size >= VKD_CONV_CPU_MB &&
+           d->subgroup_size % VKD_CONV_CPU_MB == 0;
+}
+
+/* A CPU-device kernel over `blocks` invocations (workgroups of wg) per row block of MB and z:
+ * grid (ceil(blocks / wg), ceil(rows / MB), z), wider grids split by pc.tile0. */
+static void dispatch_cpu(struct vkd_rec *r, enum vkd_kernel_id k, const struct vkd_view *v,
+                         uint32_t n_v, struct vkd_conv2d_params p, uint64_t blocks, uint32_t wg,
+                         uint32_t rows, uint32_t z)
+{
+    uint32_t groups = vkd_div_up(blocks, wg);
+    uint32_t maxx = vkd_rec_context(r)->info.max_workgroup_count[0];
+    for (uint32_t t0 = 0; t0 < groups; t0 += maxx) {
+        p.tile0 = t0;
+        uint32_t gx = groups - t0 < maxx ? groups - t0 : maxx;
+        vkd_rec_dispatch(r, k, v, n_v, &p, sizeof(p), gx, vkd_div_up(rows, VKD_CONV_CPU_MB), z);
+    }
+}
+
 static void conv_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     struct vkd_conv2d_params p = params_of(n);
@@ -214,6 +240,10 @@ static void conv_vk(struct vkd_rec *r, const struct vkd_node *n)
                             vkd_rec_t(r, n->out[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_FWD, v, 4, &p, (uint64_t)p.n * p.k * p.p * p.q);
+    else if (cpu_kernels(r)) /* an invocation per NB outputs of a row */
+        dispatch_cpu(r, VKD_K_CONV2D_FWD_CPU, v, 4, p,
+                     (uint64_t)p.n * p.p * vkd_div_up(p.q, VKD_CONV_CPU_NB), VKD_CONV_CPU_WG,
+                     p.k / p.groups, p.groups);
     else
         dispatch_gemm(r, VKD_K_CONV2D_FWD, v, 4, p, p.k / p.groups, (uint64_t)p.n * p.p * p.q,
                       p.groups);
@@ -227,10 +257,31 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                             vkd_rec_g(r, n->in[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
+    else if (cpu_kernels(r)) /* an invocation per NB columns of a phase row, largest phase */
+        dispatch_cpu(r, VKD_K_CONV2D_BWD_DATA_CPU, v, 3, p,
+                     (uint64_t)p.n * vkd_div_up(p.h, p.stride) *
+                         vkd_div_up(vkd_div_up(p.w, p.stride), VKD_CONV_CPU_NB),
+                     VKD_CONV_CPU_WG, p.c / p.groups, p.groups * p.stride * p.stride);
     else /* one GEMM per group and stride phase; a phase has at most ceil(h / st) rows */
         dispatch_gemm(r, VKD_K_CONV2D_BWD_DATA, v, 3, p, p.c / p.groups,
                       (uint64_t)p.n * vkd_div_up(p.h, p.stride) * vkd_div_up(p.w, p.stride),
                       p.groups * p.stride * p.stride);
+}
+
+/* The CPU-device backward-weight kernel wants fewer, longer ranges than the GPU split the
+ * workspace was sized for (a CPU has a few threads, not thousands): about VKD_CONV_CPU_GROUPS
+ * workgroups in all. Longer ranges mean fewer splits, so the workspace still fits; like the GPU
+ * split, this depends on the shapes only. */
+static void cpu_split(struct vkd_conv2d_params *p, uint32_t cols)
+{
+    uint64_t npq = (uint64_t)p->n * p->p * p->q;
+    uint64_t wgs = (uint64_t)vkd_div_up(cols, VKD_CONV_CPU_NB * VKD_CONV_CPU_WG_W) *
+                   vkd_div_up(p->k / p->groups, VKD_CONV_CPU_MB) * p->groups;
+    uint32_t chunk = vkd_div_up(npq, vkd_div_up(VKD_CONV_CPU_GROUPS, wgs));
+    if (chunk > p->chunk) {
+        p->chunk = chunk;
+        p->splits = vkd_div_up(npq, chunk);
+    }
 }
 
 /* Partial sums per split into the workspace, then their fixed-order sum into dw and db. */
@@ -245,11 +296,17 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
                (size_t)p.splits * p.k * cols);
     struct vkd_view part = vkd_rec_t(r, n->out[1]);
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_g(r, n->out[0]), part};
-    if (is_depthwise(&p))
+    int cpu = !is_depthwise(&p) && cpu_kernels(r);
+    if (is_depthwise(&p)) {
         vkd_rec_dispatch(r, VKD_K_CONV2D_DW_BWD_WEIGHT, v, 3, &p, sizeof(p), p.splits, p.k, 1);
-    else
+    } else if (cpu) {
+        cpu_split(&p, cols);
+        dispatch_cpu(r, VKD_K_CONV2D_BWD_WEIGHT_CPU, v, 3, p, vkd_div_up(cols, VKD_CONV_CPU_NB),
+                     VKD_CONV_CPU_WG_W, p.k / p.groups, p.groups * p.splits);
+    } else {
         dispatch_gemm(r, VKD_K_CONV2D_BWD_WEIGHT, v, 3, p, p.k / p.groups, cols,
                       p.groups * p.splits);
+    }
 
     p.want_w = want_w ? 1 : 0;
     p.acc = n->acc[1];
@@ -258,8 +315,13 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     struct vkd_view s[3] = {part, want_w ? vkd_rec_g(r, n->in[1]) : part,
                             want_b ? vkd_rec_g(r, n->in[2]) : part};
     uint32_t gx, gy;
-    vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_WSUM_OUTS, &gx, &gy);
-    vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, sizeof(p), gx, gy, 1);
+    if (cpu) {
+        vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_CPU_WG, &gx, &gy);
+        vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM_CPU, s, 3, &p, sizeof(p), gx, gy, 1);
+    } else {
+        vkd_rec_groups_1d(r, (uint64_t)p.k * cols, VKD_CONV_WSUM_OUTS, &gx, &gy);
+        vkd_rec_dispatch(r, VKD_K_CONV2D_BWD_WSUM, s, 3, &p, sizeof(p), gx, gy, 1);
+    }
 }
 
 static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
