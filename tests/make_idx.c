@@ -1,8 +1,9 @@
 /*
  * make_idx.c - writes a small, learnable IDX data set for the training tests:
  *   make_idx DIR N_TRAIN N_TEST SIZE
- * Class k (0..9) of a SIZE x SIZE image is a bright bar whose row depends on k, on noise; so a
+ * Class k (0..9) of a SIZE x SIZE image is a bright bar on row k * SIZE / 10, on noise; so a
  * network can learn it in a few steps, and the files are the format of (Fashion-)MNIST, gzipped.
+ * With SIZE < 10 some classes share a row and cannot be told apart: use SIZE >= 10.
  */
 #include <stdio.h>
 #include <stdlib.h>

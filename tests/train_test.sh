@@ -16,8 +16,10 @@ bad() { echo "FAIL $1"; failed=$((failed + 1)); }
 if ! "$bin" devices >/dev/null 2>&1; then
     echo "skip: no Vulkan device"; exit 77
 fi
-mkdir -p "$dir/data" && "$make_idx" "$dir/data" 320 100 8 || { echo "FAIL make_idx"; exit 1; }
-common=(--model resnet8 --data "$dir/data" --epochs 3 --batch 32 --eval-batch 64 --lr 0.1
+# 10x10 images: class k's bar on row k (make_idx.c); no crop padding, which would move the bar
+# across rows and erase the class (augmentation has its own tests, test_augment.c)
+mkdir -p "$dir/data" && "$make_idx" "$dir/data" 320 100 10 || { echo "FAIL make_idx"; exit 1; }
+common=(--model resnet8 --data "$dir/data" --epochs 3 --batch 32 --eval-batch 64 --lr 0.1 --pad 0
         --no-progress)
 
 "$bin" train "${common[@]}" --out "$dir/a" >"$dir/a.log" 2>&1 || { cat "$dir/a.log"; bad "train run a"; }
@@ -27,7 +29,7 @@ acc=$(sed -n 's/.*"test_top1":\([0-9.e+-]*\).*/\1/p' "$dir/a/metrics.jsonl" | ta
 if [ -n "$first" ] && [ -n "$last" ] && awk -v a="$first" -v b="$last" 'BEGIN{exit !(b < a)}'; then
     ok "loss falls over 3 epochs: $first -> $last"
 else bad "loss falls over 3 epochs: '$first' -> '$last'"; fi
-if awk -v a="$acc" 'BEGIN{exit !(a > 30)}'; then ok "test top-1 after 3 epochs: $acc% (chance 10%)"
+if awk -v a="$acc" 'BEGIN{exit !(a > 50)}'; then ok "test top-1 after 3 epochs: $acc% (chance 10%)"
 else bad "test top-1 after 3 epochs: '$acc'"; fi
 [ "$(wc -l <"$dir/a/metrics.jsonl")" = 3 ] && ok "metrics.jsonl has one line per epoch" ||
     bad "metrics.jsonl lines: $(wc -l <"$dir/a/metrics.jsonl")"
