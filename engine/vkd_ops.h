@@ -17,6 +17,15 @@ int vkd_relu(struct vkd_graph *g, const char *name, int x);
 int vkd_add(struct vkd_graph *g, const char *name, int a, int b); /* same shapes */
 /* A copy of x as a new activation (the graph's way to read one tensor twice). */
 int vkd_copy(struct vkd_graph *g, const char *name, int x);
+/* y = 1 / (1 + exp(-x)), same shape; stable for any |x| (tiny values keep their precision). */
+int vkd_sigmoid(struct vkd_graph *g, const char *name, int x);
+/* Spatial mask broadcast over channels: y (N, C, H, W) = x (N, C, H, W) * m (N, 1, H, W).
+ * Gradients: dx = dy m, dm = sum over c of dy x, each only when that input has a gradient
+ * (a mask under vkd_stop_grad, or an INPUT, gets none). */
+int vkd_mask_mul(struct vkd_graph *g, const char *name, int x, int m);
+/* Stop-gradient sg(x): y = a copy of x (same shape), and no gradient ever flows back through
+ * it: y does not require a gradient, so nothing upstream gets a backward from this path. */
+int vkd_stop_grad(struct vkd_graph *g, const char *name, int x);
 
 /* conv2d.c: y = conv(x, w) (+ b); w is (K, C/groups, R, S); b is (K) or -1. */
 int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int stride, int pad,
