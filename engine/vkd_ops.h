@@ -74,6 +74,14 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
  * (when each has one: a teacher's b has none); w is a constant and gets none. */
 int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float scale);
 
+/* shape.c: channel concat and split (same N, H, W). vkd_concat: y (N, C_0 + ... + C_{k-1}, H, W)
+ * = [x[0]; ...; x[k-1]] along C for 1 <= k <= VKD_CONCAT_MAX (8) tensors; each input that has a
+ * gradient gets its channel range of dy (one tensor twice needs vkd_copy first when it wants a
+ * gradient). vkd_split: y (N, c, H, W) = channels [c0, c0 + c) of x, a copy; dx is dy on that
+ * range and 0 elsewhere. */
+int vkd_concat(struct vkd_graph *g, const char *name, const int *x, int k);
+int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
+
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
  * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */

@@ -325,7 +325,7 @@ static const struct vkd_op op_mask_mul = {"mask_mul",       1,           mask_mu
 static const struct vkd_op op_stop_grad = {"stop_grad", 0,       copy_ref,
                                            no_bwd_ref,  copy_vk, no_bwd_vk};
 
-/* ---- builders --------------------------------------------------------------------------------- */
+/* ---- builders -------------------------------------------------------------------------------- */
 
 static int unary(struct vkd_graph *g, const struct vkd_op *op, const char *name, int x)
 {
