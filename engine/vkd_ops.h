@@ -41,6 +41,10 @@ int vkd_batchnorm2d(struct vkd_graph *g, const char *name, int x, int gamma, int
  * (floor, as nn.MaxPool2d(2, 2)). */
 int vkd_global_avgpool(struct vkd_graph *g, const char *name, int x);
 int vkd_maxpool2x2(struct vkd_graph *g, const char *name, int x);
+/* Adaptive average pooling (N, C, H, W) -> (N, C, oh, ow), exactly F.adaptive_avg_pool2d:
+ * output row i averages rows [floor(i H / oh), ceil((i + 1) H / oh)), columns likewise. Any
+ * oh, ow >= 1, including oh not dividing H (overlapping bins) and oh > H (repeated rows). */
+int vkd_adaptive_avgpool(struct vkd_graph *g, const char *name, int x, int oh, int ow);
 
 /* linear.c: y (N, OUT) = x (N, IN: any shape with N rows) w^T (OUT, IN) + b (OUT) or -1. */
 int vkd_linear(struct vkd_graph *g, const char *name, int x, int w, int b);
