@@ -78,6 +78,17 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
  * (when each has one: a teacher's b has none); w is a constant and gets none. */
 int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float scale);
 
+/* hinge.c: the margin-ranking loss, F.margin_ranking_loss(a, b, y, margin, reduction="sum")
+ * times scale: L = scale * sum_i max(0, margin - y_i (a_i - b_i)) over all elements of a and b
+ * (same element count), y_i = 1 when y < 0, else a constant F32 tensor of the same count
+ * (targets, usually +-1; no gradient). Returns the scalar (OUTPUT); register it with
+ * vkd_graph_loss. Gradients to a and b when each has one: dL/da_i = -scale y_i [t_i >= 0]
+ * (t_i >= 0 at the kink, as PyTorch), dL/db_i = -dL/da_i. CORSD's triplet term
+ * a_tri * mean_b max(r_p - r_n + margin, 0) = vkd_margin_ranking(g, name, r_n, r_p, -1, margin,
+ * a_tri / B). */
+int vkd_margin_ranking(struct vkd_graph *g, const char *name, int a, int b, int y, float margin,
+                       float scale);
+
 /* shape.c: channel concat and split (same N, H, W). vkd_concat: y (N, C_0 + ... + C_{k-1}, H, W)
  * = [x[0]; ...; x[k-1]] along C for 1 <= k <= VKD_CONCAT_MAX (8) tensors; each input that has a
  * gradient gets its channel range of dy (one tensor twice needs vkd_copy first when it wants a

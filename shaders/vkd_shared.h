@@ -55,5 +55,6 @@ typedef float vkd_f32;
 #include "correlation.h"
 #include "sqdiff.h"
 #include "shape.h"
+#include "hinge.h"
 
 #endif /* VKD_SHARED_H */
