@@ -94,9 +94,9 @@ static struct vkd_check *hinge_case(const int *a)
     size_t count = (size_t)a[0] * a[1] * a[2] * a[3];
     char shape[64];
     snprintf(shape, sizeof(shape), "%dx%dx%dx%d m%.3g s%.3g%s%s%s%s", a[0], a[1], a[2], a[3],
-             margin, scale, flags & HG_Y ? " y+-1" : "", flags & HG_BGRAD ? " db" : " b const",
-             flags & HG_SLOT ? " w0.37" : "", flags & HG_FANOUT ? " acc" : "");
-    struct vkd_check *c = vkd_check_create("margin_ranking", shape);
+             margin, scale, flags & HG_Y ? " y" : "", flags & HG_BGRAD ? " db" : "",
+             flags & HG_SLOT ? " w.37" : "", flags & HG_FANOUT ? " acc" : "");
+    struct vkd_check *c = vkd_check_create("hinge", shape);
     if (!c)
         return NULL;
     struct vkd_graph *g = vkd_check_graph(c);

@@ -70,7 +70,7 @@ static struct vkd_check *adaptive_case(const int *a)
     char shape[64];
     snprintf(shape, sizeof(shape), "%dx%dx%dx%d -> %dx%d%s", a[0], a[1], a[2], a[3], a[4], a[5],
              a[6] ? " acc" : "");
-    struct vkd_check *c = vkd_check_create("adaptive_avgpool", shape);
+    struct vkd_check *c = vkd_check_create("adaptpool", shape);
     if (!c)
         return NULL;
     struct vkd_graph *g = vkd_check_graph(c);
