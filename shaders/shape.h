@@ -15,11 +15,11 @@
  * dx's channels (span = dst_c: zeros outside the range); every other use covers the range only.
  */
 struct vkd_channel_copy_params {
-    vkd_u32 n, hw;          /* batch, pixels per plane (both tensors) */
-    vkd_u32 src_c, src_c0;  /* src channels, first channel read */
-    vkd_u32 dst_c, dst_c0;  /* dst channels, first channel written */
-    vkd_u32 cn;             /* channels copied */
-    vkd_u32 base, span;     /* dst channels the dispatch covers */
+    vkd_u32 n, hw;         /* batch, pixels per plane (both tensors) */
+    vkd_u32 src_c, src_c0; /* src channels, first channel read */
+    vkd_u32 dst_c, dst_c0; /* dst channels, first channel written */
+    vkd_u32 cn;            /* channels copied */
+    vkd_u32 base, span;    /* dst channels the dispatch covers */
     vkd_u32 acc;
 };
 
