@@ -138,6 +138,8 @@ struct vkd_rec;
  * An op: one table row. Forward reads in[] and writes out[]. Backward reads in[], out[] and the
  * gradients of the differentiable outputs (diff_out bit i = out[i]) and writes the gradient of
  * every input that has one, honouring acc[]. Gradient conventions are stated in each op file.
+ * diff_out = 0 makes a gradient boundary: the outputs never require a gradient, so graph.c never
+ * schedules the backward (fill, augment, stop_grad).
  */
 struct vkd_op {
     const char *name;

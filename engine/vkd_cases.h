@@ -15,7 +15,7 @@ struct vkd_case {
     int validate;      /* also run by `vkdistill validate` */
     /* Builds and finalizes the check; NULL on failure (out of memory). */
     struct vkd_check *(*build)(const int *a);
-    int a[12];         /* the builder's arguments */
+    int a[16];         /* the builder's arguments */
 };
 
 struct vkd_case_family {

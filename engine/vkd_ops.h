@@ -17,6 +17,15 @@ int vkd_relu(struct vkd_graph *g, const char *name, int x);
 int vkd_add(struct vkd_graph *g, const char *name, int a, int b); /* same shapes */
 /* A copy of x as a new activation (the graph's way to read one tensor twice). */
 int vkd_copy(struct vkd_graph *g, const char *name, int x);
+/* y = 1 / (1 + exp(-x)), same shape; stable for any |x| (tiny values keep their precision). */
+int vkd_sigmoid(struct vkd_graph *g, const char *name, int x);
+/* Spatial mask broadcast over channels: y (N, C, H, W) = x (N, C, H, W) * m (N, 1, H, W).
+ * Gradients: dx = dy m, dm = sum over c of dy x, each only when that input has a gradient
+ * (a mask under vkd_stop_grad, or an INPUT, gets none). */
+int vkd_mask_mul(struct vkd_graph *g, const char *name, int x, int m);
+/* Stop-gradient sg(x): y = a copy of x (same shape), and no gradient ever flows back through
+ * it: y does not require a gradient, so nothing upstream gets a backward from this path. */
+int vkd_stop_grad(struct vkd_graph *g, const char *name, int x);
 
 /* conv2d.c: y = conv(x, w) (+ b); w is (K, C/groups, R, S); b is (K) or -1. */
 int vkd_conv2d(struct vkd_graph *g, const char *name, int x, int w, int b, int stride, int pad,
@@ -32,6 +41,10 @@ int vkd_batchnorm2d(struct vkd_graph *g, const char *name, int x, int gamma, int
  * (floor, as nn.MaxPool2d(2, 2)). */
 int vkd_global_avgpool(struct vkd_graph *g, const char *name, int x);
 int vkd_maxpool2x2(struct vkd_graph *g, const char *name, int x);
+/* Adaptive average pooling (N, C, H, W) -> (N, C, oh, ow), exactly F.adaptive_avg_pool2d:
+ * output row i averages rows [floor(i H / oh), ceil((i + 1) H / oh)), columns likewise. Any
+ * oh, ow >= 1, including oh not dividing H (overlapping bins) and oh > H (repeated rows). */
+int vkd_adaptive_avgpool(struct vkd_graph *g, const char *name, int x, int oh, int ow);
 
 /* linear.c: y (N, OUT) = x (N, IN: any shape with N rows) w^T (OUT, IN) + b (OUT) or -1. */
 int vkd_linear(struct vkd_graph *g, const char *name, int x, int w, int b);
@@ -64,6 +77,25 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
  * vkd_graph_loss(g, L, slot) to weight it from a step-parameter slot. Gradients to a and to b
  * (when each has one: a teacher's b has none); w is a constant and gets none. */
 int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float scale);
+
+/* hinge.c: the margin-ranking loss, F.margin_ranking_loss(a, b, y, margin, reduction="sum")
+ * times scale: L = scale * sum_i max(0, margin - y_i (a_i - b_i)) over all elements of a and b
+ * (same element count), y_i = 1 when y < 0, else a constant F32 tensor of the same count
+ * (targets, usually +-1; no gradient). Returns the scalar (OUTPUT); register it with
+ * vkd_graph_loss. Gradients to a and b when each has one: dL/da_i = -scale y_i [t_i >= 0]
+ * (t_i >= 0 at the kink, as PyTorch), dL/db_i = -dL/da_i. CORSD's triplet term
+ * a_tri * mean_b max(r_p - r_n + margin, 0) = vkd_margin_ranking(g, name, r_n, r_p, -1, margin,
+ * a_tri / B). */
+int vkd_margin_ranking(struct vkd_graph *g, const char *name, int a, int b, int y, float margin,
+                       float scale);
+
+/* shape.c: channel concat and split (same N, H, W). vkd_concat: y (N, C_0 + ... + C_{k-1}, H, W)
+ * = [x[0]; ...; x[k-1]] along C for 1 <= k <= VKD_CONCAT_MAX (8) tensors; each input that has a
+ * gradient gets its channel range of dy (one tensor twice needs vkd_copy first when it wants a
+ * gradient). vkd_split: y (N, c, H, W) = channels [c0, c0 + c) of x, a copy; dx is dy on that
+ * range and 0 elsewhere. */
+int vkd_concat(struct vkd_graph *g, const char *name, const int *x, int k);
+int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
 
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters

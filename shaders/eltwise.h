@@ -15,10 +15,24 @@ struct vkd_copy_params {
     vkd_u32 acc;
 };
 
-/* relu / add: count elements; acc = accumulate into the (one) gradient a backward writes. */
+/* relu / add / sigmoid: count elements; acc = accumulate into the (one) gradient a backward
+ * writes. */
 struct vkd_eltwise_params {
     vkd_u32 count;
     vkd_u32 acc;
 };
+
+/* mask_mul: y[n][c][p] = x[n][c][p] * m[n][p] over count = n * c * hw elements, m (n, 1, h, w)
+ * broadcast over the c channels; acc = add into the destination (dx) instead of writing it. */
+struct vkd_mask_params {
+    vkd_u32 count; /* n * c * hw */
+    vkd_u32 c;     /* channels of x */
+    vkd_u32 hw;    /* pixels per plane */
+    vkd_u32 acc;
+};
+
+#ifndef VKD_GLSL
+_Static_assert(sizeof(struct vkd_mask_params) == 4 * 4, "mask push constants");
+#endif
 
 #endif

@@ -10,4 +10,19 @@ struct vkd_pool_params {
     vkd_u32 acc;
 };
 
+/* Adaptive average pooling of each of nc = n * c planes (h, w) into (oh, ow), as PyTorch's
+ * adaptive_avg_pool2d: output row i averages input rows [floor(i h / oh), ceil((i + 1) h / oh)),
+ * columns likewise (bins may overlap by one row/column, and oh > h repeats rows). acc
+ * (backward) = add into dx instead of overwriting it. */
+struct vkd_adaptive_pool_params {
+    vkd_u32 nc;
+    vkd_u32 h, w;
+    vkd_u32 oh, ow;
+    vkd_u32 acc;
+};
+
+#ifndef VKD_GLSL
+_Static_assert(sizeof(struct vkd_adaptive_pool_params) == 6 * 4, "adaptive pool push constants");
+#endif
+
 #endif

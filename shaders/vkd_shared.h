@@ -54,5 +54,7 @@ typedef float vkd_f32;
 #include "kd.h"
 #include "correlation.h"
 #include "sqdiff.h"
+#include "shape.h"
+#include "hinge.h"
 
 #endif /* VKD_SHARED_H */

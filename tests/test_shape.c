@@ -1,0 +1,97 @@
+/*
+ * test_shape.c - the shape family over engine/cases/shape.c (`cpu` finite differences, `gpu`
+ * shaders vs reference under both kernel variants), plus hand checks on both executors:
+ * concat of a (1, 1, 1, 2) = [1, 2] and b (1, 2, 1, 2) = [3, 4, 5, 6] is [1, 2, 3, 4, 5, 6];
+ * its backward hands dy = [10 .. 15] back as da = [10, 11], db = [12 .. 15]; split of
+ * channels [1, 2) of that 3-channel y is [3, 4] and its backward is [0, 0, dy, 0, 0].
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "vkd_ops.h"
+
+static int failures;
+
+static void expect(const char *what, const double *got, const double *want, int n)
+{
+    int ok = 1;
+    for (int i = 0; i < n; i++)
+        ok &= got[i] == want[i]; /* copies: exact */
+    printf("%-4s hand %s\n", ok ? "ok" : "FAIL", what);
+    failures += !ok;
+}
+
+static void hand_checks(struct vkd_context *ctx)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int a = vkd_graph_input(g, "a", VKD_F32, 1, 1, 1, 2);
+    int b = vkd_graph_input(g, "b", VKD_F32, 1, 2, 1, 2);
+    vkd_graph_set_requires_grad(g, a);
+    vkd_graph_set_requires_grad(g, b);
+    int x[2] = {a, b};
+    int y = vkd_concat(g, "y", x, 2);
+    int s = vkd_split(g, "s", y, 1, 1);
+    int dy = vkd_graph_input(g, "dy", VKD_F32, 1, 3, 1, 2);
+    int ds = vkd_graph_input(g, "ds", VKD_F32, 1, 1, 1, 2);
+    /* y's gradient is seeded and the split adds its own: seeds first, then the split's
+     * backward (acc), then concat's. */
+    vkd_graph_seed(g, y, dy);
+    vkd_graph_seed(g, s, ds);
+    vkd_graph_finalize(g, 0);
+    const double av[2] = {1, 2}, bv[4] = {3, 4, 5, 6}, dyv[6] = {10, 11, 12, 13, 14, 15};
+    const double dsv[2] = {100, 200};
+    double yv[6], sv[2], da[2], db[4];
+    int ga = vkd_graph_tensor_at(g, a)->grad, gb = vkd_graph_tensor_at(g, b)->grad, rc = 0;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        memcpy(vkd_ref_data(e, a), av, sizeof(av));
+        memcpy(vkd_ref_data(e, b), bv, sizeof(bv));
+        memcpy(vkd_ref_data(e, dy), dyv, sizeof(dyv));
+        memcpy(vkd_ref_data(e, ds), dsv, sizeof(dsv));
+        vkd_ref_forward(e);
+        vkd_ref_backward(e);
+        memcpy(yv, vkd_ref_data(e, y), sizeof(yv));
+        memcpy(sv, vkd_ref_data(e, s), sizeof(sv));
+        memcpy(da, vkd_ref_data(e, ga), sizeof(da));
+        memcpy(db, vkd_ref_data(e, gb), sizeof(db));
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e = NULL;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, a, av) != VKD_OK ||
+             vkd_vk_write(e, b, bv) != VKD_OK || vkd_vk_write(e, dy, dyv) != VKD_OK ||
+             vkd_vk_write(e, ds, dsv) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
+             vkd_vk_read(e, y, yv) != VKD_OK || vkd_vk_read(e, s, sv) != VKD_OK ||
+             vkd_vk_read(e, ga, da) != VKD_OK || vkd_vk_read(e, gb, db) != VKD_OK;
+        if (rc)
+            printf("FAIL: device: %s\n", vkd_context_error(ctx));
+        vkd_vk_destroy(e);
+    }
+    vkd_graph_destroy(g);
+    if (rc) {
+        failures++;
+        return;
+    }
+    const double want_y[6] = {1, 2, 3, 4, 5, 6}, want_s[2] = {3, 4};
+    const double want_da[2] = {10, 11}, want_db[4] = {112, 213, 14, 15};
+    expect("concat([1, 2], [3, 4, 5, 6]) = [1 .. 6]", yv, want_y, 6);
+    expect("split channel [1, 2) of it = [3, 4]", sv, want_s, 2);
+    expect("concat backward: da = dy[0:2]", da, want_da, 2);
+    expect("concat backward: db = dy[2:6] + the split's [100, 200] on channel 1", db, want_db, 4);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
+        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
+        hand_checks(ctx);
+        if (ctx)
+            failures += vkd_test_context_done(ctx);
+    }
+    int rc = vkd_test_family_main(argc, argv, "shape");
+    if (failures)
+        printf("FAIL: %d hand check(s)\n", failures);
+    return rc ? rc : failures ? 1 : 0;
+}
