@@ -97,6 +97,12 @@ int vkd_margin_ranking(struct vkd_graph *g, const char *name, int a, int b, int 
 int vkd_concat(struct vkd_graph *g, const char *name, const int *x, int k);
 int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
 
+/* attmap.c: the sign-free spatial attention map of x (N, C, H, W), the channel mean of squares
+ * a[n][j] = (1/C) sum_c x[n][c][j]^2, divided by its L2 norm over the sample's H*W positions
+ * when normalize (eps 1e-12, as F.normalize): attention transfer (p = 2), LAKD's NDAM. Returns
+ * an ACT (N, 1, H, W); gradient to x. Keeps "<name>.norm" (N, 1, 1, 1). */
+int vkd_attention_map(struct vkd_graph *g, const char *name, int x, int normalize);
+
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
  * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */

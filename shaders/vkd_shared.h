@@ -56,5 +56,6 @@ typedef float vkd_f32;
 #include "sqdiff.h"
 #include "shape.h"
 #include "hinge.h"
+#include "attmap.h"
 
 #endif /* VKD_SHARED_H */
