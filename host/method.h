@@ -39,6 +39,7 @@ struct loss_term {
     int tensor;
     double weight;
     int slot; /* step-parameter slot holding the weight (set by the trainer each step) */
+    double start; /* the weight is 0 before this fraction of the epochs (staged schedules) */
 };
 
 struct kd_build;
@@ -71,6 +72,9 @@ struct method {
     const char *const *student_taps, *const *teacher_taps;
     /* Appends the loss nodes; 0, or -1 with a sentence in b->err. */
     int (*build)(struct kd_build *b);
+    /* The name of a 0/1 option that, when 1, asks for the student cut into stage modules
+     * (model_opts.cut_stages: no gradient crosses a stage boundary), or NULL. */
+    const char *cut_param;
 };
 
 const struct method *method_find(const char *name);
@@ -80,6 +84,8 @@ const char *const *method_names(void); /* NULL-terminated */
 int method_resolve(const struct method *m, const char *overrides, double *values, char *err,
                    size_t errlen);
 double method_param(const struct method *m, const struct kd_build *b, const char *name);
+/* Whether resolved hyper-parameters `values` ask for a student cut into stage modules. */
+int method_cuts_student(const struct method *m, const double *values);
 
 /* Helpers for methods. */
 int kd_tap(struct kd_build *b, enum kd_side side, const char *tap);

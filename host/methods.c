@@ -11,9 +11,10 @@
 #include "method.h"
 #include "vkd_ops.h"
 
-extern const struct method method_ce, method_kd, method_ickd;
+extern const struct method method_ce, method_kd, method_ickd, method_lakd;
 
-static const struct method *const methods[] = {&method_ce, &method_kd, &method_ickd};
+static const struct method *const methods[] = {&method_ce, &method_kd, &method_ickd,
+                                               &method_lakd};
 
 const struct method *method_find(const char *name)
 {
@@ -82,6 +83,14 @@ double method_param(const struct method *m, const struct kd_build *b, const char
             return b->params[i];
     fprintf(stderr, "%s:%d: method %s has no parameter %s\n", __FILE__, __LINE__, m->name, name);
     abort(); /* a programmer error in a method file */
+}
+
+int method_cuts_student(const struct method *m, const double *values)
+{
+    for (int i = 0; m->cut_param && i < m->n_params; i++)
+        if (strcmp(m->params[i].name, m->cut_param) == 0)
+            return values[i] != 0;
+    return 0;
 }
 
 int kd_tap(struct kd_build *b, enum kd_side side, const char *tap)

@@ -118,6 +118,17 @@ static int relu(struct mb *b, const char *module, int x)
     return vkd_relu(b->g, name, x);
 }
 
+/* After stage `stage` (1-based) of a model built with cut_stages: a stop-gradient, so the next
+ * stage's backward never reaches this one (LAKD's local modules); the identity otherwise. */
+static int cut(struct mb *b, int stage, int x)
+{
+    if (!b->o->cut_stages)
+        return x;
+    char name[VKD_NAME_LEN];
+    snprintf(name, sizeof(name), "%scut%d", b->m->prefix, stage);
+    return vkd_stop_grad(b->g, name, x);
+}
+
 static int add(struct mb *b, const char *module, int x, int y)
 {
     char name[VKD_NAME_LEN];
@@ -182,6 +193,8 @@ static int build_resnet(struct mb *b, int depth, const int *filters)
         tap(b, tn, pre);
         snprintf(tn, sizeof(tn), "stage%d", s + 1);
         tap(b, tn, x);
+        if (s < 2)
+            x = cut(b, s + 1, x);
     }
     head(b, x, "fc", INIT_TORCH_LINEAR, 0, INIT_TORCH_LINEAR);
     return 0;
@@ -228,6 +241,8 @@ static int build_wrn(struct mb *b, int depth, int widen)
         char tn[32];
         snprintf(tn, sizeof(tn), "stage%d", s + 1);
         tap(b, tn, x);
+        if (s < 2)
+            x = cut(b, s + 1, x);
     }
     int f = bn(b, "bn1", x);
     tap(b, "stage3_pre", f);
@@ -273,6 +288,8 @@ static int build_vgg(struct mb *b, const int *counts)
             tap(b, tn, pre);
             snprintf(tn, sizeof(tn), "stage%d", s);
             tap(b, tn, x);
+            if (s < 4)
+                x = cut(b, s, x);
         }
         /* pool0..pool2 always; pool3 only for 64x64 inputs (RepDistiller's h == 64) */
         if (s < 3 || (s == 3 && b->o->in_hw == 64)) {
@@ -330,6 +347,8 @@ static int build_mobilenetv2(struct mb *b, int T, double width)
             tap(b, tn, x);
             snprintf(tn, sizeof(tn), "stage%d", stage_after[k]);
             tap(b, tn, x);
+            if (stage_after[k] < 4)
+                x = cut(b, stage_after[k], x);
         }
     }
     int last = width > 1.0 ? (int)(1280 * width) : 1280;

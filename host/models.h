@@ -73,6 +73,8 @@ struct model_opts {
     int input;            /* the input tensor (e.g. an augmentation op's output); <= 0 with
                            * has_input 0: an INPUT tensor is created */
     int has_input;
+    int cut_stages;       /* a stop-gradient after every stage but the last (LAKD's local
+                           * modules: stage k's backward ends at its input) */
 };
 
 /* Builds arch into g (input tensor included). Returns 0, or -1 with a sentence in err (unknown

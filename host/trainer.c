@@ -168,18 +168,21 @@ static int build(struct session *s, char *err, size_t errlen)
     s->lab_tr = vkd_graph_input(s->g, "train.labels", VKD_U32, s->batch, 1, 1, 1);
     int x = gpu_data_batch(s->g, "train.augment", &s->gtr, s->prm_tr, s->batch, s->o->pad,
                            s->mean, s->std);
+    struct kd_build *kb = &s->kb;
+    if (method_resolve(s->method, s->o->method_opts, kb->params, err, errlen) < 0)
+        return -1;
     struct model_opts mo = {.batch = s->batch, .in_c = (int)tr->c, .in_hw = (int)tr->h,
                             .classes = (int)tr->classes, .training = 1, .input = x,
-                            .has_input = 1};
+                            .has_input = 1,
+                            .cut_stages = method_cuts_student(s->method, kb->params)};
     if (s->o->teacher_model) {
         struct model_opts to = mo;
-        to.training = 0, to.frozen = 1, to.prefix = "teacher/";
+        to.training = 0, to.frozen = 1, to.prefix = "teacher/", to.cut_stages = 0;
         if (model_build(s->g, s->o->teacher_model, &to, &s->tm, err, errlen) < 0)
             return -1;
     }
     if (model_build(s->g, s->o->model, &mo, &s->m, err, errlen) < 0)
         return -1;
-    struct kd_build *kb = &s->kb;
     kb->g = s->g;
     kb->batch = s->batch;
     kb->classes = (int)tr->classes;
@@ -191,8 +194,6 @@ static int build(struct session *s, char *err, size_t errlen)
     kb->top1 = -1;
     kb->extras.prefix = kb->extras.param_prefix = "";
     snprintf(kb->extras.arch, sizeof(kb->extras.arch), "%s", s->method->name);
-    if (method_resolve(s->method, s->o->method_opts, kb->params, err, errlen) < 0)
-        return -1;
     if (s->method->build(kb) < 0) {
         snprintf(err, errlen, "method %s: %s", s->method->name, kb->err);
         return -1;
@@ -428,8 +429,9 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
         sp[VKD_SP_NESTEROV] = o->nesterov ? 1.0f : 0.0f;
         sp[VKD_SP_STEP] = (float)global;
         const struct kd_build *kb = &s->kb;
-        for (int t = 0; t < kb->n_terms; t++)
-            sp[kb->terms[t].slot] = (float)kb->terms[t].weight;
+        for (int t = 0; t < kb->n_terms; t++) /* a staged term is off before its start */
+            sp[kb->terms[t].slot] =
+                epoch < kb->terms[t].start * o->epochs ? 0.0f : (float)kb->terms[t].weight;
         double top1 = 0, loss = 0, term[METHOD_MAX_TERMS];
         if (gpu_data_feed(s->vk, &s->gtr, s->prm, B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
@@ -441,7 +443,7 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
         for (int t = 0; t < kb->n_terms; t++) {
             if (vkd_vk_read(s->vk, kb->terms[t].tensor, &term[t]) != VKD_OK)
                 return fail_device(s, "a training step failed");
-            loss += (double)(float)kb->terms[t].weight * term[t];
+            loss += (double)sp[kb->terms[t].slot] * term[t];
         }
         if (!isfinite(loss)) {
             train_log_end_progress(&s->log);

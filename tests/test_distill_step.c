@@ -5,7 +5,10 @@
  * `vkdistill distill` builds them (host/methods); SGD updates the student and the extras. The
  * Vulkan executor and the CPU reference run VKD_STEPS steps from identical weights and batches:
  * every term of every step, and at the end every student parameter, extra, running statistic and
- * momentum must agree, and the teacher must be untouched.
+ * momentum must agree, and the teacher must be untouched. Configurations: kd, ickd (code form),
+ * ickd with KL in the paper form on a 2x2 grid, lakd from a wider resnet8x4 (adapters, module
+ * cuts). For lakd, each stage module's terms alone must give gradients inside that module only
+ * (no gradient crosses a stop-gradient boundary).
  *
  * Tolerance: as tests/test_step.c (2e-3 relative to |ref| + rms(ref)), whose reasoning holds
  * here: the chains are longer (two resnet8s, ~60 ops) but the reductions shorter (8x8 inputs),
@@ -44,29 +47,35 @@ static int tap_fn(struct kd_build *b, enum kd_side side, const char *tap)
     return t;
 }
 
-static int build(struct run *r, const char *method, const char *opts)
+static int build(struct run *r, const char *teacher, const char *method, const char *opts)
 {
     char err[512];
     r->g = vkd_graph_create();
     r->x = vkd_graph_input(r->g, "x", VKD_F32, N, 1, HW, HW);
     r->labels = vkd_graph_input(r->g, "labels", VKD_U32, N, 1, 1, 1);
+    const struct method *m = method_find(method);
+    struct kd_build *kb = &r->kb;
+    if (!m || method_resolve(m, opts, kb->params, err, sizeof(err)) < 0) {
+        printf("FAIL: method %s: %s\n", method, m ? err : "unknown");
+        return -1;
+    }
     struct model_opts mo = {.batch = N, .in_c = 1, .in_hw = HW, .classes = CLASSES,
-                            .training = 1, .input = r->x, .has_input = 1};
+                            .training = 1, .input = r->x, .has_input = 1,
+                            .cut_stages = method_cuts_student(m, kb->params)};
     struct model_opts to = mo;
-    to.training = 0, to.frozen = 1, to.prefix = "teacher/";
-    if (model_build(r->g, "resnet8", &to, &r->t, err, sizeof(err)) < 0 ||
+    to.training = 0, to.frozen = 1, to.prefix = "teacher/", to.cut_stages = 0;
+    /* the teacher is wider (resnet8x4: 32/64/128/256 channels) where a method has adapters */
+    if (model_build(r->g, teacher, &to, &r->t, err, sizeof(err)) < 0 ||
         model_build(r->g, "resnet8", &mo, &r->s, err, sizeof(err)) < 0) {
         printf("FAIL: model: %s\n", err);
         return -1;
     }
-    const struct method *m = method_find(method);
-    struct kd_build *kb = &r->kb;
     kb->g = r->g, kb->batch = N, kb->classes = CLASSES, kb->labels = r->labels;
     kb->has_teacher = 1, kb->tap = tap_fn, kb->student = &r->s, kb->teacher = &r->t;
     kb->top1 = -1;
     kb->extras.prefix = kb->extras.param_prefix = "";
-    if (!m || method_resolve(m, opts, kb->params, err, sizeof(err)) < 0 || m->build(kb) < 0) {
-        printf("FAIL: method %s: %s\n", method, m ? (*kb->err ? kb->err : err) : "unknown");
+    if (m->build(kb) < 0) {
+        printf("FAIL: method %s: %s\n", method, kb->err);
         return -1;
     }
     if (vkd_graph_finalize(r->g, 1) != VKD_OK) {
@@ -128,11 +137,12 @@ static void check(int ok, const char *line)
     ok ? passed++ : failed++;
 }
 
-static int one(struct vkd_context *ctx, const char *method, const char *opts)
+static int one(struct vkd_context *ctx, const char *teacher, const char *method,
+               const char *opts)
 {
     struct run r = {0};
-    printf("-- %s %s\n", method, opts ? opts : "");
-    if (build(&r, method, opts) < 0)
+    printf("-- %s -> resnet8, %s %s\n", teacher, method, opts ? opts : "");
+    if (build(&r, teacher, method, opts) < 0)
         return -1;
     struct vkd_graph *g = r.g;
     struct vkd_ref *ref = vkd_ref_create(g);
@@ -200,14 +210,14 @@ static int one(struct vkd_context *ctx, const char *method, const char *opts)
     double worst_t = 0;
     for (int t = 0; t < nt; t++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
-        int teacher = strncmp(tt->name, "teacher/", 8) == 0;
+        int frozen = strncmp(tt->name, "teacher/", 8) == 0;
         if (!((tt->kind == VKD_T_PARAM && tt->parent >= 0) || tt->kind == VKD_T_STATE ||
               tt->kind == VKD_T_OPT) ||
             tt->dtype != VKD_F32)
             continue;
         size_t n = vkd_tensor_numel(tt);
         vkd_vk_read(vk, t, buf);
-        if (teacher) { /* frozen: bit for bit what was written */
+        if (frozen) { /* the teacher: bit for bit what was written */
             for (size_t i = 0; i < n; i++)
                 worst_t = fmax(worst_t, fabs(buf[i] - before[t][i]));
             continue;
@@ -238,11 +248,81 @@ static int one(struct vkd_context *ctx, const char *method, const char *opts)
     return 0;
 }
 
+/* The stage module (1..3) a student parameter belongs to, by its name: the stem and stage 1 are
+ * module 1, stage k is k, the head is 3; an adapter<k> extra is k. */
+static int module_of(const char *name)
+{
+    if (!strncmp(name, "layer", 5))
+        return name[5] - '0';
+    if (!strncmp(name, "distill.adapter", 15))
+        return name[15] - '0';
+    return strncmp(name, "fc.", 3) == 0 ? 3 : 1;
+}
+
+/* LAKD: with only module k's terms weighted (and the cross-entropy for the last module), every
+ * gradient outside module k is exactly zero and some inside it is not: no gradient crosses a
+ * stop-gradient boundary. On the reference executor, one forward and backward per module. */
+static int lakd_boundaries(void)
+{
+    struct run r = {0};
+    printf("-- lakd module boundaries\n");
+    if (build(&r, "resnet8x4", "lakd", NULL) < 0)
+        return -1;
+    struct vkd_ref *ref = vkd_ref_create(r.g);
+    struct vkd_rng rng = {11};
+    init(&r, ref, &rng);
+    double *x = vkd_ref_data(ref, r.x), *y = vkd_ref_data(ref, r.labels);
+    for (int i = 0; i < N * HW * HW; i++)
+        x[i] = (float)vkd_rng_normal(&rng);
+    for (int n = 0; n < N; n++)
+        y[n] = vkd_rng_below(&rng, CLASSES);
+    double *sp = vkd_ref_data(ref, vkd_graph_step_params(r.g));
+    for (int k = 1; k <= 3; k++) {
+        for (int t = 0; t < r.kb.n_terms; t++) {
+            const char *nm = r.kb.terms[t].name;
+            int mine = nm[strlen(nm) - 1] - '0' == k || (k == 3 && !strcmp(nm, "ce"));
+            sp[r.kb.terms[t].slot] = mine ? r.kb.terms[t].weight : 0.0;
+        }
+        vkd_ref_forward(ref);
+        vkd_ref_backward(ref);
+        double inside = 0, outside = 0;
+        const char *leak = NULL;
+        for (int t = 0; t < vkd_graph_tensor_count(r.g); t++) {
+            const struct vkd_tensor *tt = vkd_graph_tensor_at(r.g, t);
+            if (tt->kind != VKD_T_PARAM || tt->parent < 0 || tt->grad < 0)
+                continue;
+            const double *gr = vkd_ref_data(ref, tt->grad);
+            double sum = 0;
+            for (size_t i = 0; i < vkd_tensor_numel(tt); i++)
+                sum += fabs(gr[i]);
+            if (module_of(tt->name) == k) {
+                inside += sum;
+            } else {
+                outside += sum;
+                if (sum != 0 && !leak)
+                    leak = tt->name;
+            }
+        }
+        char line[200];
+        snprintf(line, sizeof(line),
+                 "module %d's terms alone: |grad| inside %.3g, outside exactly %g%s%s", k, inside,
+                 outside, leak ? " (first: " : "", leak ? leak : "");
+        check(outside == 0 && inside > 0, line);
+    }
+    vkd_ref_destroy(ref);
+    model_free(&r.t);
+    model_free(&r.s);
+    model_free(&r.kb.extras);
+    vkd_graph_destroy(r.g);
+    return 0;
+}
+
 int main(void)
 {
     struct vkd_context *ctx = vkd_test_context();
-    if (one(ctx, "kd", NULL) < 0 || one(ctx, "ickd", NULL) < 0 ||
-        one(ctx, "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0)
+    if (one(ctx, "resnet8", "kd", NULL) < 0 || one(ctx, "resnet8", "ickd", NULL) < 0 ||
+        one(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
+        one(ctx, "resnet8x4", "lakd", NULL) < 0 || lakd_boundaries() < 0)
         failed++;
     if (vkd_test_context_done(ctx))
         failed++;

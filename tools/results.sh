@@ -12,7 +12,8 @@
 #   LIMIT_TRAIN    first N training images (all) LIMIT_TEST      first N test images (all)
 #   SEEDS          student seeds ("1 2 3")
 #   PAIRS          "teacher:student ..." ("resnet56:resnet20 wrn_40_2:wrn_16_2")
-#   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it)
+#   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it;
+#                  also lakd)
 #   EXTRA          more flags for every run (e.g. "--device 0 --batch 64")
 #   VERBOSE        1: show each run's output as it runs (else only in its log.txt)
 # Example (a quick look on a 2-core machine):
@@ -72,6 +73,7 @@ for pair in $PAIRS; do
             kd) run "$dir" distill "${teacher[@]}" --method kd "${base[@]}" ;;
             ickd) run "$dir" distill "${teacher[@]}" --method ickd --alpha 0 "${base[@]}" ;;
             ickd_kl) run "$dir" distill "${teacher[@]}" --method ickd --alpha 1 "${base[@]}" ;;
+            lakd) run "$dir" distill "${teacher[@]}" --method lakd "${base[@]}" ;;
             *) echo "results.sh: unknown method '$m' in METHODS" >&2; exit 2 ;;
             esac
         done

@@ -111,6 +111,46 @@ def case_ickd(g, opts):
                        "distill.embed.bn.weight", "distill.embed.bn.bias"]
 
 
+def attn_map(f):
+    """LAKD's non-directional map: channel mean of squares, L2-normalised per sample."""
+    return F.normalize(f.pow(2).mean(1).flatten(1), dim=1)
+
+
+def case_lakd(g):
+    n, k = 4, 10
+    # stage 1: equal widths (no adapter); 2: adapter 6 -> 10; 3: teacher map larger (pooled)
+    cs, ct, hs, ht = [4, 6, 8], [4, 10, 8], [8, 4, 2], [8, 4, 4]
+    inp = {"student.logits": torch.randn(n, k, generator=g) * 3,
+           "teacher.logits": torch.randn(n, k, generator=g) * 3,
+           "labels": torch.randint(0, k, (n,), generator=g),
+           "distill.adapter2.conv.weight": torch.randn(10, 6, 1, 1, generator=g) * 0.4,
+           "distill.adapter2.bn.weight": 1 + 0.1 * torch.randn(10, generator=g),
+           "distill.adapter2.bn.bias": 0.1 * torch.randn(10, generator=g)}
+    for i in range(3):
+        inp[f"student.stage{i + 1}"] = torch.randn(n, cs[i], hs[i], hs[i], generator=g).relu()
+        inp[f"teacher.stage{i + 1}"] = torch.randn(n, ct[i], ht[i], ht[i], generator=g).relu()
+
+    def loss(x, _):
+        ce = F.cross_entropy(x["student.logits"], x["labels"])
+        terms, total = {"ce": ce}, 0.5 * ce
+        for i in range(1, 4):
+            fs, ft = x[f"student.stage{i}"], x[f"teacher.stage{i}"]
+            h = min(fs.shape[2], ft.shape[2])
+            fs, ft = F.adaptive_avg_pool2d(fs, h), F.adaptive_avg_pool2d(ft, h)
+            e = fs
+            if i == 2:
+                e = F.conv2d(fs, x["distill.adapter2.conv.weight"])
+                e = F.batch_norm(e, None, None, x["distill.adapter2.bn.weight"],
+                                 x["distill.adapter2.bn.bias"], training=True, eps=1e-5)
+            terms[f"lf{i}"] = ((e - ft) ** 2).mean()
+            terms[f"att{i}"] = ((attn_map(fs) - attn_map(ft)) ** 2).mean()
+            total = total + 500 * terms[f"att{i}"] + terms[f"lf{i}"]
+        return terms, total
+    return inp, loss, ["student.logits", "student.stage1", "student.stage2", "student.stage3",
+                       "distill.adapter2.conv.weight", "distill.adapter2.bn.weight",
+                       "distill.adapter2.bn.bias"]
+
+
 def close(a, b, what, tol=1e-4):
     a, b = a.double().flatten(), b.double().flatten()
     scale = b.abs().max().item() + 1e-12
@@ -125,7 +165,8 @@ def main():
     g = torch.Generator().manual_seed(3)
     cases = [("kd", "", case_kd(g)), ("ickd", "", case_ickd(g, "")),
              ("ickd", "alpha=1", case_ickd(g, "alpha=1")),
-             ("ickd", "paper=1,grid_h=2,grid_w=2", case_ickd(g, "paper=1,grid_h=2,grid_w=2"))]
+             ("ickd", "paper=1,grid_h=2,grid_w=2", case_ickd(g, "paper=1,grid_h=2,grid_w=2")),
+             ("lakd", "", case_lakd(g))]
     ok = True
     with tempfile.TemporaryDirectory() as d:
         for method, opts, (inp, loss, wrt) in cases:
