@@ -212,8 +212,15 @@ static void dispatch_1d(struct vkd_rec *r, enum vkd_kernel_id k, const struct vk
 static int cpu_kernels(struct vkd_rec *r)
 {
     const struct vkd_device_info *d = &vkd_rec_context(r)->info;
-    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle && d->subgroup_size >= VKD_CONV_CPU_MB &&
-           d->subgroup_size % VKD_CONV_CPU_MB == 0;
+    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle && d->subgroup_size >= VKD_CONV_CPU_CL &&
+           d->subgroup_size % VKD_CONV_CPU_CL == 0;
+}
+
+/* Stride-1 filters at least 2 wide take the _s1 kernels, whose steps share loads among
+ * VKD_CONV_CPU_CH taps of a filter row (a 1-wide filter would waste most of their FMAs). */
+static int cpu_window(const struct vkd_conv2d_params *p)
+{
+    return p->stride == 1 && p->s >= 2;
 }
 
 /* A CPU-device kernel over `blocks` invocations (workgroups of wg) per row block of MB and z:
@@ -241,7 +248,7 @@ static void conv_vk(struct vkd_rec *r, const struct vkd_node *n)
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_FWD, v, 4, &p, (uint64_t)p.n * p.k * p.p * p.q);
     else if (cpu_kernels(r)) /* an invocation per NB outputs of a row */
-        dispatch_cpu(r, VKD_K_CONV2D_FWD_CPU, v, 4, p,
+        dispatch_cpu(r, cpu_window(&p) ? VKD_K_CONV2D_FWD_CPU_S1 : VKD_K_CONV2D_FWD_CPU, v, 4, p,
                      (uint64_t)p.n * p.p * vkd_div_up(p.q, VKD_CONV_CPU_NB), VKD_CONV_CPU_WG,
                      p.k / p.groups, p.groups);
     else
@@ -258,7 +265,8 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
     else if (cpu_kernels(r)) /* an invocation per NB columns of a phase row, largest phase */
-        dispatch_cpu(r, VKD_K_CONV2D_BWD_DATA_CPU, v, 3, p,
+        dispatch_cpu(r, cpu_window(&p) ? VKD_K_CONV2D_BWD_DATA_CPU_S1 : VKD_K_CONV2D_BWD_DATA_CPU,
+                     v, 3, p,
                      (uint64_t)p.n * vkd_div_up(p.h, p.stride) *
                          vkd_div_up(vkd_div_up(p.w, p.stride), VKD_CONV_CPU_NB),
                      VKD_CONV_CPU_WG, p.c / p.groups, p.groups * p.stride * p.stride);
