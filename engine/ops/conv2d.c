@@ -27,6 +27,12 @@
  * no result to compare (op checks compare every ACT tensor with the reference, and a node whose
  * backward never runs, such as an evaluation copy, would leave it unwritten). It exists only
  * when w or b requires a gradient when the node is built: a frozen (STATE) teacher has none.
+ *
+ * CPU devices (vkd_rec_cpu_variant: lavapipe and other Vulkan-on-CPU drivers) get their own
+ * dense/grouped kernels, conv2d_*_cpu (shaders/conv2d.h says why and how): the same three
+ * passes and the same workspace, no shared memory or barriers, a 16 x 8 register block per
+ * invocation, stride-1 variants (_s1) that share loads among neighbouring taps, and fewer,
+ * longer backward-weight ranges (cpu_split). Depthwise layers keep their direct kernels.
  */
 #include <string.h>
 
@@ -207,7 +213,7 @@ static void dispatch_1d(struct vkd_rec *r, enum vkd_kernel_id k, const struct vk
     vkd_rec_dispatch(r, k, v, n_v, p, sizeof(*p), gx, gy, 1);
 }
 
-/* CPU-device kernels (shaders/conv2d.h) hand values round clusters of VKD_CONV_CPU_MB lanes with
+/* CPU-device kernels (shaders/conv2d.h) hand values round clusters of VKD_CONV_CPU_CL lanes with
  * subgroupShuffle; a device without it (or with smaller subgroups) keeps the GPU kernels. */
 static int cpu_kernels(struct vkd_rec *r)
 {
