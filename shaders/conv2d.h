@@ -19,15 +19,19 @@
  * run a workgroup on one CPU thread with its invocations as SIMD lanes (lavapipe: 8 lanes). There
  * a storage-buffer load costs about a dozen instructions per lane (a scalar loop over the lanes),
  * a barrier splits the shader into coroutines, and a multiply-add is one instruction for all
- * lanes. So: no shared memory, no barriers; each invocation keeps an MB x NB block of outputs in
- * registers and uses every value it loads MB or NB times; a value that all lanes need (a weight
- * in forward, a dy in backward weight) is loaded once per cluster of MB lanes, one element per
- * lane, and handed round with subgroupShuffle (the subgroup size must be a multiple of MB).
+ * lanes. So: no shared memory, no barriers; each invocation keeps an MB x NB block of sums in
+ * registers and uses every value it loads MB or NB times. A value that every lane of a workgroup
+ * needs (a weight in forward, a dy in backward weight) is loaded once per cluster of CL lanes,
+ * one element per lane, and handed round with subgroupShuffle (shaders/conv2d_cpu.glsl), so the
+ * subgroup size must be a multiple of CL. Stride-1 kernels (_s1) share one window of loads among
+ * VKD_CONV_CPU_CH neighbouring taps of a filter row.
  */
 #define VKD_CONV_CPU_WG 64  /* invocations per workgroup: forward, backward data */
 #define VKD_CONV_CPU_WG_W 8 /* invocations per workgroup: backward weight (one cluster) */
-#define VKD_CONV_CPU_MB 8   /* GEMM rows (channels) per invocation; lanes of a cluster */
+#define VKD_CONV_CPU_CL 8   /* lanes of a shuffle cluster */
+#define VKD_CONV_CPU_MB 16  /* GEMM rows (channels) per invocation, a multiple of CL */
 #define VKD_CONV_CPU_NB 8   /* GEMM columns (positions or taps) per invocation */
+#define VKD_CONV_CPU_CH 3   /* _s1 kernels: taps per window */
 /* conv2d_bwd_wsum: outputs per workgroup; each gets VKD_CONV_WG / VKD_CONV_WSUM_OUTS lanes. */
 #define VKD_CONV_WSUM_OUTS 32
 

@@ -17,6 +17,7 @@
 #include "testutil.h"
 #include "vkd_ops.h"
 #include "vkd_rng.h"
+#include "vkd_shared.h"
 
 /* A single conv2d node, its inputs and its upstream gradient dy (a seed). */
 struct conv_graph {
@@ -242,6 +243,57 @@ static int run_twice(struct vkd_context *ctx)
     return fail;
 }
 
+/* ---- which kernels run -------------------------------------------------------------------- */
+
+/* The op checks pass with either kernel variant, so they cannot tell whether the CPU-device
+ * kernels ran at all (a device without subgroupShuffle keeps the GPU kernels). On a device that
+ * has what they need, a stride-1 3x3 layer and a stride-2 one must dispatch them. */
+static int run_cpu_kernels(void)
+{
+    struct vkd_context *ctx = vkd_test_context_variant(VKD_VARIANT_CPU);
+    const struct vkd_device_info *d = vkd_context_device(ctx);
+    int fails = 0;
+    if (!d->timestamps || !d->subgroup_shuffle || d->subgroup_size % VKD_CONV_CPU_CL != 0) {
+        printf("skip  conv2d CPU-device kernels: no timestamps or subgroupShuffle over %d lanes\n",
+               VKD_CONV_CPU_CL);
+        return vkd_test_context_done(ctx);
+    }
+    static const struct {
+        int stride;
+        const char *want[4];
+    } layers[] = {
+        {1, {"conv2d_fwd_cpu_s1", "conv2d_bwd_data_cpu_s1", "conv2d_bwd_weight_cpu",
+             "conv2d_bwd_wsum_cpu"}},
+        {2, {"conv2d_fwd_cpu", "conv2d_bwd_data_cpu", "conv2d_bwd_weight_cpu",
+             "conv2d_bwd_wsum_cpu"}},
+    };
+    static const int xs[4] = {2, 8, 9, 9}, ws[4] = {16, 8, 3, 3};
+    for (size_t l = 0; l < sizeof(layers) / sizeof(layers[0]); l++) {
+        struct conv_graph c = conv_graph(xs, ws, 1, layers[l].stride, 1, 1);
+        struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 1};
+        struct vkd_vk *vk = NULL;
+        const char **names = NULL;
+        const double *ms;
+        int n = 0;
+        enum vkd_status s = vkd_vk_create(ctx, c.g, &desc, &vk);
+        if (s == VKD_OK)
+            s = vkd_vk_run(vk);
+        if (s == VKD_OK)
+            n = vkd_vk_pass_times(vk, &names, &ms);
+        for (int k = 0; k < 4; k++) {
+            int found = 0;
+            for (int i = 0; i < n; i++)
+                found |= strcmp(names[i], layers[l].want[k]) == 0;
+            printf("%s conv2d stride %d dispatches %s\n", found ? "ok   " : "FAIL ",
+                   layers[l].stride, layers[l].want[k]);
+            fails += !found;
+        }
+        vkd_vk_destroy(vk);
+        vkd_graph_destroy(c.g);
+    }
+    return fails + vkd_test_context_done(ctx);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 || (strcmp(argv[1], "cpu") != 0 && strcmp(argv[1], "gpu") != 0))
@@ -254,6 +306,7 @@ int main(int argc, char **argv)
     if (ctx) {
         fails += run_twice(ctx);
         fails += vkd_test_context_done(ctx);
+        fails += run_cpu_kernels();
     }
     int rc = vkd_test_family_main(argc, argv, "conv2d");
     if (fails)
