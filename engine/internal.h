@@ -215,6 +215,13 @@ uint32_t vkd_rec_wg(const struct vkd_rec *r);
 /* 1 when ops should record their CPU-device kernel variant (vkd_context_desc.variant). */
 int vkd_rec_cpu_variant(const struct vkd_rec *r);
 
+/* ---- record helpers one op family lends another -------------------------------------------- */
+
+/* softmax.c: records softmax_fwd over p->rows rows of p->len elements, y = softmax(scale * x);
+ * x and y may be the same view (in place). */
+void vkd_softmax_record_fwd(struct vkd_rec *r, const struct vkd_softmax_params *p,
+                            struct vkd_view x, struct vkd_view y);
+
 static inline uint32_t vkd_div_up(uint64_t a, uint64_t b)
 {
     return (uint32_t)((a + b - 1) / b);

@@ -65,6 +65,13 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
  * (when each has one: a teacher's b has none); w is a constant and gets none. */
 int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float scale);
 
+/* softmax.c: the row softmax of attention maps (not of logits: see vkd_softmax_ce and
+ * vkd_softmax_kd for those). x (any shape, f32) is read as rows of len consecutive elements
+ * (len must divide numel(x); len = w is the last dimension) and
+ *   y[r, :] = softmax(scale * x[r, :])      (numerically stable: the row maximum is subtracted)
+ * Returns y, an ACT of x's shape; gradient to x: dx = scale * y (.) (dy - rowsum(dy (.) y)). */
+int vkd_row_softmax(struct vkd_graph *g, const char *name, int x, int len, float scale);
+
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
  * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */

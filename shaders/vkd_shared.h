@@ -54,5 +54,6 @@ typedef float vkd_f32;
 #include "kd.h"
 #include "correlation.h"
 #include "sqdiff.h"
+#include "softmax.h"
 
 #endif /* VKD_SHARED_H */
