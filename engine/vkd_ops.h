@@ -72,6 +72,23 @@ int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float
  * Returns y, an ACT of x's shape; gradient to x: dx = scale * y (.) (dy - rowsum(dy (.) y)). */
 int vkd_row_softmax(struct vkd_graph *g, const char *name, int x, int len, float scale);
 
+/* patch.c: LKD's patch vectors. x (N, C, H, W) is cut into non-overlapping ph x pw patches
+ * (ph | H, pw | W; a k x k patch is ph = pw = k, and LKD's g x g grid is ph = H / g, pw = W / g)
+ * and each patch becomes one row of d = C * ph * pw elements:
+ *   rows[r][e] = x[s][k][a * ph + i][b * pw + j],  r = (s * (H/ph) + a) * (W/pw) + b,
+ *                                                  e = (k * ph + i) * pw + j
+ * (sample-major, then patches row-major; inside a row channel-major, then the patch's pixels
+ * row-major: torch's F.unfold(x, (ph, pw), stride=(ph, pw)).transpose(1, 2).reshape(R, d)).
+ * Returns rows, an ACT (1, R, 1, d), R = N (H/ph)(W/pw): shaped so that
+ * vkd_gram(g, name, rows, VKD_GRAM_CHANNEL, 1, 1, 0) is the R x R Gram of every patch pair of
+ * the batch, and a row is the last dimension (vkd_row_softmax with len = d). Gradient to x
+ * (exact: a permutation). */
+int vkd_patch_to_rows(struct vkd_graph *g, const char *name, int x, int ph, int pw);
+/* The inverse: rows (any f32 tensor of N*C*H*W elements, read as the flat (R, d) above) back
+ * to an ACT (N, C, H, W). Gradient to rows. */
+int vkd_rows_to_patch(struct vkd_graph *g, const char *name, int rows, int n, int c, int h, int w,
+                      int ph, int pw);
+
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters
  * (INPUT u32, n x 4: index, dy, dx, flip); see shaders/augment.h. No gradient. */

@@ -55,5 +55,6 @@ typedef float vkd_f32;
 #include "correlation.h"
 #include "sqdiff.h"
 #include "softmax.h"
+#include "patch.h"
 
 #endif /* VKD_SHARED_H */
