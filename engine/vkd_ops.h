@@ -72,6 +72,14 @@ int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float
  * Returns y, an ACT of x's shape; gradient to x: dx = scale * y (.) (dy - rowsum(dy (.) y)). */
 int vkd_row_softmax(struct vkd_graph *g, const char *name, int x, int len, float scale);
 
+/* attention.c: SAKD's parameter-free spatial self-attention. Per sample of x (N, C, H, W), with
+ * X its C x P matrix (P = H * W, pixels row-major):
+ *   A = rowsoftmax(X^T X / sqrt(C))                 (P x P; the 1/sqrt(C) is rounded to fp32)
+ * Returns A, an ACT (N, 1, P, P): element [n][0][a][b] = attention of pixel a to pixel b (rows
+ * sum to 1, independent of C: teacher and student maps of the same H x W compare directly).
+ * Gradient to x. The node also keeps "<name>.dots" (N, 1, P, 1), backward scratch. */
+int vkd_self_attention(struct vkd_graph *g, const char *name, int x);
+
 /* patch.c: LKD's patch vectors. x (N, C, H, W) is cut into non-overlapping ph x pw patches
  * (ph | H, pw | W; a k x k patch is ph = pw = k, and LKD's g x g grid is ph = H / g, pw = W / g)
  * and each patch becomes one row of d = C * ph * pw elements:

@@ -55,6 +55,7 @@ typedef float vkd_f32;
 #include "correlation.h"
 #include "sqdiff.h"
 #include "softmax.h"
+#include "attention.h"
 #include "patch.h"
 
 #endif /* VKD_SHARED_H */
