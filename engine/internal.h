@@ -217,6 +217,28 @@ uint32_t vkd_rec_wg(const struct vkd_rec *r);
 /* 1 when ops should record their CPU-device kernel variant (vkd_context_desc.variant). */
 int vkd_rec_cpu_variant(const struct vkd_rec *r);
 
+/* ---- record helpers one op family lends another -------------------------------------------- */
+
+/* correlation.c: the Gram of feature-map cells (see vkd_gram). params_of checks x and fills the
+ * family's push constants; record_raw records the raw (unnormalised) Gram g of x;
+ * record_rowdots records dots[r] = dy[r, :] . y[r, :] over the p->batches * p->rows rows of
+ * p->rows elements of y and dy (the per-row half of a normalisation or softmax backward);
+ * batch_grid folds p->batches matrices into a grid's (y, z) for a shader that includes
+ * correlation.glsl, gx workgroups per matrix (it sets p->fold). */
+struct vkd_gram_params vkd_gram_params_of(const struct vkd_tensor *x, enum vkd_gram_mode mode,
+                                          uint32_t grid_h, uint32_t grid_w, int normalize);
+void vkd_gram_record_raw(struct vkd_rec *r, struct vkd_gram_params p, struct vkd_view x,
+                         struct vkd_view g);
+void vkd_gram_record_rowdots(struct vkd_rec *r, const struct vkd_gram_params *p, struct vkd_view y,
+                             struct vkd_view dy, struct vkd_view dots);
+void vkd_gram_batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx, uint32_t *gy,
+                         uint32_t *gz);
+
+/* softmax.c: records softmax_fwd over p->rows rows of p->len elements, y = softmax(scale * x);
+ * x and y may be the same view (in place). */
+void vkd_softmax_record_fwd(struct vkd_rec *r, const struct vkd_softmax_params *p,
+                            struct vkd_view x, struct vkd_view y);
+
 static inline uint32_t vkd_div_up(uint64_t a, uint64_t b)
 {
     return (uint32_t)((a + b - 1) / b);

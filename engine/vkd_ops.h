@@ -102,6 +102,37 @@ int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
  * when normalize (eps 1e-12, as F.normalize): attention transfer (p = 2), LAKD's NDAM. Returns
  * an ACT (N, 1, H, W); gradient to x. Keeps "<name>.norm" (N, 1, 1, 1). */
 int vkd_attention_map(struct vkd_graph *g, const char *name, int x, int normalize);
+/* softmax.c: the row softmax of attention maps (not of logits: see vkd_softmax_ce and
+ * vkd_softmax_kd for those). x (any shape, f32) is read as rows of len consecutive elements
+ * (len must divide numel(x); len = w is the last dimension) and
+ *   y[r, :] = softmax(scale * x[r, :])      (numerically stable: the row maximum is subtracted)
+ * Returns y, an ACT of x's shape; gradient to x: dx = scale * y (.) (dy - rowsum(dy (.) y)). */
+int vkd_row_softmax(struct vkd_graph *g, const char *name, int x, int len, float scale);
+
+/* attention.c: SAKD's parameter-free spatial self-attention. Per sample of x (N, C, H, W), with
+ * X its C x P matrix (P = H * W, pixels row-major):
+ *   A = rowsoftmax(X^T X / sqrt(C))                 (P x P; the 1/sqrt(C) is rounded to fp32)
+ * Returns A, an ACT (N, 1, P, P): element [n][0][a][b] = attention of pixel a to pixel b (rows
+ * sum to 1, independent of C: teacher and student maps of the same H x W compare directly).
+ * Gradient to x. The node also keeps "<name>.dots" (N, 1, P, 1), backward scratch. */
+int vkd_self_attention(struct vkd_graph *g, const char *name, int x);
+
+/* patch.c: LKD's patch vectors. x (N, C, H, W) is cut into non-overlapping ph x pw patches
+ * (ph | H, pw | W; a k x k patch is ph = pw = k, and LKD's g x g grid is ph = H / g, pw = W / g)
+ * and each patch becomes one row of d = C * ph * pw elements:
+ *   rows[r][e] = x[s][k][a * ph + i][b * pw + j],  r = (s * (H/ph) + a) * (W/pw) + b,
+ *                                                  e = (k * ph + i) * pw + j
+ * (sample-major, then patches row-major; inside a row channel-major, then the patch's pixels
+ * row-major: torch's F.unfold(x, (ph, pw), stride=(ph, pw)).transpose(1, 2).reshape(R, d)).
+ * Returns rows, an ACT (1, R, 1, d), R = N (H/ph)(W/pw): shaped so that
+ * vkd_gram(g, name, rows, VKD_GRAM_CHANNEL, 1, 1, 0) is the R x R Gram of every patch pair of
+ * the batch, and a row is the last dimension (vkd_row_softmax with len = d). Gradient to x
+ * (exact: a permutation). */
+int vkd_patch_to_rows(struct vkd_graph *g, const char *name, int x, int ph, int pw);
+/* The inverse: rows (any f32 tensor of N*C*H*W elements, read as the flat (R, d) above) back
+ * to an ACT (N, C, H, W). Gradient to rows. */
+int vkd_rows_to_patch(struct vkd_graph *g, const char *name, int rows, int n, int c, int h, int w,
+                      int ph, int pw);
 
 /* augment.c: a float batch (p->n, p->c, p->oh, p->ow) from uint8 images packed in the u32
  * STATE tensors data[0..n_data-1] (p->per_chunk images each) and per-sample parameters

@@ -57,5 +57,8 @@ typedef float vkd_f32;
 #include "shape.h"
 #include "hinge.h"
 #include "attmap.h"
+#include "softmax.h"
+#include "attention.h"
+#include "patch.h"
 
 #endif /* VKD_SHARED_H */

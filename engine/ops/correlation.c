@@ -22,7 +22,8 @@
  * attr: struct vkd_gram_params (shaders/correlation.h).
  * Vulkan: correlation_fwd (tiled GEMM over the upper-triangle tiles) + correlation_nrm_fwd (a
  * workgroup per row, in place); backward correlation_nrm_bwd (row dots) + correlation_bwd
- * (tiled GEMM, D and S formed while staging).
+ * (tiled GEMM, D and S formed while staging). The self-attention op (attention.c) records the
+ * raw Gram and the row dots through vkd_gram_record_raw / vkd_gram_record_rowdots (internal.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -170,8 +171,8 @@ static void gram_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 
 /* The matrices fold into the grid's (y, z): gz slices of fold <= VKD_CORR_FOLD (correlation.h),
  * balanced so that fewer than gz workgroups of the last slice are idle (correlation.glsl). */
-static void batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx, uint32_t *gy,
-                       uint32_t *gz)
+void vkd_gram_batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx, uint32_t *gy,
+                         uint32_t *gz)
 {
     const struct vkd_device_info *d = &vkd_rec_context(r)->info;
     /* Vulkan guarantees only 128 invocations per workgroup; every GPU this engine targets
@@ -184,18 +185,34 @@ static void batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t gx
                *gz <= d->max_workgroup_count[2]);
 }
 
+void vkd_gram_record_raw(struct vkd_rec *r, struct vkd_gram_params p, struct vkd_view x,
+                         struct vkd_view g)
+{
+    uint32_t t = vkd_div_up(p.rows, VKD_CORR_TILE), gx = t * (t + 1) / 2, gy, gz;
+    p.tiles_n = t;
+    vkd_gram_batch_grid(r, &p, gx, &gy, &gz);
+    struct vkd_view v[2] = {x, g};
+    vkd_rec_dispatch(r, VKD_K_CORRELATION_FWD, v, 2, &p, sizeof(p), gx, gy, gz);
+}
+
+void vkd_gram_record_rowdots(struct vkd_rec *r, const struct vkd_gram_params *p, struct vkd_view y,
+                             struct vkd_view dy, struct vkd_view dots)
+{
+    struct vkd_view v[3] = {y, dy, dots};
+    uint32_t gx, gy;
+    vkd_rec_groups_1d(r, (uint64_t)p->batches * p->rows, 1, &gx, &gy); /* a workgroup per row */
+    vkd_rec_dispatch(r, VKD_K_CORRELATION_NRM_BWD, v, 3, p, sizeof(*p), gx, gy, 1);
+}
+
 static void gram_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     struct vkd_gram_params p = *(const struct vkd_gram_params *)n->attr;
     struct vkd_view y = vkd_rec_t(r, n->out[0]);
-    uint32_t t = vkd_div_up(p.rows, VKD_CORR_TILE), gx = t * (t + 1) / 2, gy, gz;
-    p.tiles_n = t;
-    batch_grid(r, &p, gx, &gy, &gz);
-    struct vkd_view v[2] = {vkd_rec_t(r, n->in[0]), y};
-    vkd_rec_dispatch(r, VKD_K_CORRELATION_FWD, v, 2, &p, sizeof(p), gx, gy, gz);
+    vkd_gram_record_raw(r, p, vkd_rec_t(r, n->in[0]), y);
     if (!p.normalize)
         return;
     struct vkd_view w[2] = {y, vkd_rec_t(r, n->out[1])};
+    uint32_t gx, gy;
     vkd_rec_groups_1d(r, (uint64_t)p.batches * p.rows, 1, &gx, &gy); /* a workgroup per row */
     vkd_rec_dispatch(r, VKD_K_CORRELATION_NRM_FWD, w, 2, &p, sizeof(p), gx, gy, 1);
 }
@@ -212,13 +229,11 @@ static void gram_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
         y = vkd_rec_t(r, n->out[0]);
         norms = vkd_rec_t(r, n->out[1]);
         dots = vkd_rec_t(r, n->out[2]);
-        struct vkd_view v[3] = {y, dy, dots};
-        vkd_rec_groups_1d(r, (uint64_t)p.batches * p.rows, 1, &gx, &gy);
-        vkd_rec_dispatch(r, VKD_K_CORRELATION_NRM_BWD, v, 3, &p, sizeof(p), gx, gy, 1);
+        vkd_gram_record_rowdots(r, &p, y, dy, dots);
     }
     p.tiles_n = vkd_div_up(p.ch * p.cw, VKD_CORR_TILE);
     gx = vkd_div_up(p.c, VKD_CORR_TILE) * p.tiles_n;
-    batch_grid(r, &p, gx, &gy, &gz);
+    vkd_gram_batch_grid(r, &p, gx, &gy, &gz);
     struct vkd_view v[6] = {vkd_rec_t(r, n->in[0]), dy, y, norms, dots, vkd_rec_g(r, n->in[0])};
     vkd_rec_dispatch(r, VKD_K_CORRELATION_BWD, v, 6, &p, sizeof(p), gx, gy, gz);
 }
@@ -235,10 +250,9 @@ static int named_act(struct vkd_graph *g, const char *name, const char *suffix, 
     return vkd_graph_act(g, buf, n, c, h, w);
 }
 
-int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mode, uint32_t grid_h,
-             uint32_t grid_w, int normalize)
+struct vkd_gram_params vkd_gram_params_of(const struct vkd_tensor *tx, enum vkd_gram_mode mode,
+                                          uint32_t grid_h, uint32_t grid_w, int normalize)
 {
-    const struct vkd_tensor *tx = vkd_graph_tensor_at(g, x);
     VKD_ASSERT(tx->dtype == VKD_F32);
     VKD_ASSERT(mode == VKD_GRAM_CHANNEL || mode == VKD_GRAM_SPATIAL);
     VKD_ASSERT(grid_h >= 1 && grid_w >= 1);
@@ -264,6 +278,15 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
     /* The shaders index in 32 bits. */
     VKD_ASSERT(vkd_tensor_numel(tx) < ((size_t)1 << 32));
     VKD_ASSERT((size_t)p.batches * p.rows * p.rows < ((size_t)1 << 32));
+    return p;
+}
+
+int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mode, uint32_t grid_h,
+             uint32_t grid_w, int normalize)
+{
+    const struct vkd_tensor *tx = vkd_graph_tensor_at(g, x);
+    struct vkd_gram_params p = vkd_gram_params_of(tx, mode, grid_h, grid_w, normalize);
+    uint32_t cells = grid_h * grid_w;
     int out[3], n_out = 1;
     out[0] = vkd_graph_act(g, name, tx->n, (int)cells, (int)p.rows, (int)p.rows);
     if (p.normalize) {
