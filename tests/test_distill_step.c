@@ -7,8 +7,12 @@
  * every term of every step, and at the end every student parameter, extra, running statistic and
  * momentum must agree, and the teacher must be untouched. Configurations: kd, ickd (code form),
  * ickd with KL in the paper form on a 2x2 grid, lakd from a wider resnet8x4 (adapters, module
- * cuts). For lakd, each stage module's terms alone must give gradients inside that module only
+ * cuts), sakd from resnet8x4 (self-attention maps, the teacher-trained branch). For lakd, each stage module's terms alone must give gradients inside that module only
  * (no gradient crosses a stop-gradient boundary).
+ * A ReLU input within fp32 rounding of 0 can take different sides of the kink in the two
+ * executors; their trajectories then part for a legitimate reason. Every step checks the ReLU
+ * masks of both; a configuration whose masks differ is drawn again from the next seed (and says
+ * so), at most five draws.
  *
  * Tolerance: as tests/test_step.c (2e-3 relative to |ref| + rms(ref)), whose reasoning holds
  * here: the chains are longer (two resnet8s, ~60 ops) but the reductions shorter (8x8 inputs),
@@ -137,11 +141,37 @@ static void check(int ok, const char *line)
     ok ? passed++ : failed++;
 }
 
+/* A ReLU input within fp32 rounding of 0 may fall on either side of the kink in the two
+ * executors: the masks then differ (a legitimate branch, not an error) and the trajectories part,
+ * which the comparison would report as a failure. Returns the name of a ReLU output where the
+ * executors disagree on the mask (one is 0, the other is not), or NULL. */
+static const char *kink_flip(struct vkd_graph *g, struct vkd_vk *vk, struct vkd_ref *ref,
+                             double *buf, size_t cap, double *vk_v, double *ref_v)
+{
+    for (int t = 0; t < vkd_graph_tensor_count(g); t++) {
+        const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
+        size_t n = vkd_tensor_numel(tt);
+        if (tt->kind != VKD_T_ACT || !strstr(tt->name, "relu") || n > cap)
+            continue;
+        vkd_vk_read(vk, t, buf);
+        const double *rf = vkd_ref_data(ref, t);
+        for (size_t i = 0; i < n; i++)
+            if ((buf[i] == 0) != (rf[i] == 0)) {
+                *vk_v = buf[i], *ref_v = rf[i];
+                return tt->name;
+            }
+    }
+    return NULL;
+}
+
+/* One configuration from the weights and batches of `seed`. Returns 0, -1 on a failure to run,
+ * or 1 when the trajectory crossed a ReLU kink (kink_flip) and must be drawn again. */
 static int one(struct vkd_context *ctx, const char *teacher, const char *method,
-               const char *opts)
+               const char *opts, uint64_t seed)
 {
     struct run r = {0};
-    printf("-- %s -> resnet8, %s %s\n", teacher, method, opts ? opts : "");
+    printf("-- %s -> resnet8, %s %s (seed %llu)\n", teacher, method, opts ? opts : "",
+           (unsigned long long)seed);
     if (build(&r, teacher, method, opts) < 0)
         return -1;
     struct vkd_graph *g = r.g;
@@ -152,8 +182,10 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
         printf("FAIL: executor: %s\n", vkd_context_error(ctx));
         return -1;
     }
-    struct vkd_rng rng = {7};
+    struct vkd_rng rng = {seed};
     init(&r, ref, &rng);
+    double *buf = malloc(sizeof(double) << 20);
+    int redraw = 0;
     int nt = vkd_graph_tensor_count(g);
     double **before = calloc((size_t)nt, sizeof(double *));
     for (int t = 0; t < nt; t++) {
@@ -205,10 +237,18 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
         if (step == 0)
             first = total;
         last = total;
+        double v, w;
+        const char *at = kink_flip(g, vk, ref, buf, (size_t)1 << 20, &v, &w);
+        if (at) {
+            printf("note step %d: %s is %g on the device and %g on the reference: a ReLU input "
+                   "within rounding of 0, the executors branch apart; drawing again\n",
+                   step, at, v, w);
+            redraw = 1;
+            break;
+        }
     }
-    double *buf = malloc(sizeof(double) << 20);
     double worst_t = 0;
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < nt && !redraw; t++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
         int frozen = strncmp(tt->name, "teacher/", 8) == 0;
         if (!((tt->kind == VKD_T_PARAM && tt->parent >= 0) || tt->kind == VKD_T_STATE ||
@@ -222,19 +262,35 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
                 worst_t = fmax(worst_t, fabs(buf[i] - before[t][i]));
             continue;
         }
+        if (tt->kind == VKD_T_OPT) {
+            /* the momentum, one parameter's slice at a time (same layout as the parameters) */
+            for (int q = 0; q < nt; q++) {
+                const struct vkd_tensor *pq = vkd_graph_tensor_at(g, q);
+                if (pq->kind != VKD_T_PARAM || pq->parent < 0)
+                    continue;
+                size_t m = vkd_tensor_numel(pq);
+                double e = rel_err(buf + pq->offset, vkd_ref_data(ref, t) + pq->offset, m);
+                char line[160];
+                snprintf(line, sizeof(line), "momentum of %-24s rel err %.2e", pq->name, e);
+                check(e <= TOL, line);
+            }
+            continue;
+        }
         double e = rel_err(buf, vkd_ref_data(ref, t), n);
         char line[160];
         snprintf(line, sizeof(line), "%-36s rel err %.2e", tt->name, e);
         check(e <= TOL, line);
     }
     char line[160];
-    snprintf(line, sizeof(line), "teacher unchanged (largest change %g)", worst_t);
-    check(worst_t == 0, line);
-    snprintf(line, sizeof(line), "weighted loss fell %.4f -> %.4f", first, last);
-    check(last < first, line);
-    snprintf(line, sizeof(line), "recorded %llu time(s)",
-             (unsigned long long)vkd_vk_record_count(vk));
-    check(vkd_vk_record_count(vk) == 1, line);
+    if (!redraw) {
+        snprintf(line, sizeof(line), "teacher unchanged (largest change %g)", worst_t);
+        check(worst_t == 0, line);
+        snprintf(line, sizeof(line), "weighted loss fell %.4f -> %.4f", first, last);
+        check(last < first, line);
+        snprintf(line, sizeof(line), "recorded %llu time(s)",
+                 (unsigned long long)vkd_vk_record_count(vk));
+        check(vkd_vk_record_count(vk) == 1, line);
+    }
     free(buf);
     for (int t = 0; t < nt; t++)
         free(before[t]);
@@ -245,6 +301,20 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
     model_free(&r.s);
     model_free(&r.kb.extras);
     vkd_graph_destroy(g);
+    return redraw;
+}
+
+/* A configuration, drawn again (next seed) while its trajectory crosses a ReLU kink, at most
+ * 4 times: kinks are rare (a ReLU input within ~1e-7 of 0), so a fifth is a failure. */
+static int config(struct vkd_context *ctx, const char *teacher, const char *method,
+                  const char *opts)
+{
+    for (uint64_t seed = 7; seed < 12; seed++) {
+        int rc = one(ctx, teacher, method, opts, seed);
+        if (rc <= 0)
+            return rc;
+    }
+    check(0, "five draws in a row crossed a ReLU kink");
     return 0;
 }
 
@@ -320,9 +390,10 @@ static int lakd_boundaries(void)
 int main(void)
 {
     struct vkd_context *ctx = vkd_test_context();
-    if (one(ctx, "resnet8", "kd", NULL) < 0 || one(ctx, "resnet8", "ickd", NULL) < 0 ||
-        one(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
-        one(ctx, "resnet8x4", "lakd", NULL) < 0 || lakd_boundaries() < 0)
+    if (config(ctx, "resnet8", "kd", NULL) < 0 || config(ctx, "resnet8", "ickd", NULL) < 0 ||
+        config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
+        config(ctx, "resnet8x4", "lakd", NULL) < 0 ||
+        config(ctx, "resnet8x4", "sakd", NULL) < 0 || lakd_boundaries() < 0)
         failed++;
     if (vkd_test_context_done(ctx))
         failed++;

@@ -13,7 +13,7 @@
 #   SEEDS          student seeds ("1 2 3")
 #   PAIRS          "teacher:student ..." ("resnet56:resnet20 wrn_40_2:wrn_16_2")
 #   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it;
-#                  also lakd)
+#                  also lakd, sakd)
 #   EXTRA          more flags for every run (e.g. "--device 0 --batch 64")
 #   VERBOSE        1: show each run's output as it runs (else only in its log.txt)
 # Example (a quick look on a 2-core machine):
@@ -74,6 +74,7 @@ for pair in $PAIRS; do
             ickd) run "$dir" distill "${teacher[@]}" --method ickd --alpha 0 "${base[@]}" ;;
             ickd_kl) run "$dir" distill "${teacher[@]}" --method ickd --alpha 1 "${base[@]}" ;;
             lakd) run "$dir" distill "${teacher[@]}" --method lakd "${base[@]}" ;;
+            sakd) run "$dir" distill "${teacher[@]}" --method sakd "${base[@]}" ;;
             *) echo "results.sh: unknown method '$m' in METHODS" >&2; exit 2 ;;
             esac
         done

@@ -8,7 +8,8 @@ and every gradient with an independent PyTorch implementation of the method writ
     python3 tools/torch_loss_check.py VKDISTILL
 
 Exit 0 when everything agrees within 1e-4 relative to each tensor's scale (the device computes
-in fp32, PyTorch here in float64), 1 on a mismatch, 77 when PyTorch is missing.
+in fp32, PyTorch here in float64; a KL term's scale is the sum of its terms' magnitudes, see
+SCALES), 1 on a mismatch, 77 when PyTorch is missing.
 """
 import json
 import os
@@ -46,9 +47,18 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def kd_terms(zs, zt, y, T):
+# The scale each loss term is compared at: the term itself, except for KL sums, whose terms
+# p (log p - log q) have both signs. When student and teacher are close the sum is far smaller
+# than its terms, and any fp32 evaluation is accurate only relative to sum |p (log p - log q)|
+# (the sum's condition number; engine/cases/kd.c): that is the KL terms' scale.
+SCALES = {}
+
+
+def kd_terms(zs, zt, y, T, name="kl"):
     n = zs.shape[0]
-    kl = F.kl_div(F.log_softmax(zs / T, 1), F.softmax(zt / T, 1), reduction="sum") * T * T / n
+    lq, lp = F.log_softmax(zs / T, 1), F.log_softmax(zt / T, 1)
+    kl = F.kl_div(lq, lp.exp(), reduction="sum") * T * T / n
+    SCALES[name] = ((lp.exp() * (lp - lq)).abs().sum() * T * T / n).item()
     return F.cross_entropy(zs, y), kl
 
 
@@ -151,9 +161,42 @@ def case_lakd(g):
                        "distill.adapter2.bn.bias"]
 
 
-def close(a, b, what, tol=1e-4):
+def self_attention(f):
+    """SAKD's uniformization: rowsoftmax(X^T X / sqrt(C)), X = the C x P matrix of a sample."""
+    x = f.flatten(2)
+    return torch.softmax(x.transpose(1, 2) @ x / f.shape[1] ** 0.5, dim=2)
+
+
+def case_sakd(g):
+    n, k = 5, 7
+    inp = {"student.stage3": torch.randn(n, 3, 4, 4, generator=g).relu(),
+           "teacher.stage3": torch.randn(n, 6, 8, 8, generator=g).relu(),
+           "student.logits": torch.randn(n, k, generator=g) * 3,
+           "teacher.logits": torch.randn(n, k, generator=g) * 3,
+           "labels": torch.randint(0, k, (n,), generator=g),
+           "distill.branch.weight": torch.randn(k, 256, generator=g) * 0.1,
+           "distill.branch.bias": torch.randn(k, generator=g) * 0.1}
+
+    def loss(x, _):
+        ce, kl = kd_terms(x["student.logits"], x["teacher.logits"], x["labels"], 4.0)
+        us = self_attention(x["student.stage3"])
+        ut = self_attention(F.adaptive_avg_pool2d(x["teacher.stage3"], 4))
+        fu = ((us - ut) ** 2).mean()
+        w, b = x["distill.branch.weight"], x["distill.branch.bias"]
+        zbt = ut.flatten(1) @ w.t() + b
+        zbs = us.flatten(1) @ w.detach().t() + b.detach()
+        sem_ce, sem_kl = kd_terms(zbs, zbt.detach(), x["labels"], 4.0, "sem_kl")
+        br_ce = F.cross_entropy(zbt, x["labels"])
+        terms = {"ce": ce, "kl": kl, "fu": fu, "sem_ce": sem_ce, "sem_kl": sem_kl,
+                 "br_ce": br_ce}
+        return terms, ce + kl + 100 * fu + sem_ce + sem_kl + br_ce
+    return inp, loss, ["student.stage3", "student.logits", "distill.branch.weight",
+                       "distill.branch.bias"]
+
+
+def close(a, b, what, tol=1e-4, scale=0.0):
     a, b = a.double().flatten(), b.double().flatten()
-    scale = b.abs().max().item() + 1e-12
+    scale = max(scale, b.abs().max().item()) + 1e-12
     err = (a - b).abs().max().item() / scale
     ok = a.shape == b.shape and err <= tol
     print(f"{'ok' if ok else 'FAIL':4} {what:48} rel err {err:.2e}")
@@ -166,7 +209,7 @@ def main():
     cases = [("kd", "", case_kd(g)), ("ickd", "", case_ickd(g, "")),
              ("ickd", "alpha=1", case_ickd(g, "alpha=1")),
              ("ickd", "paper=1,grid_h=2,grid_w=2", case_ickd(g, "paper=1,grid_h=2,grid_w=2")),
-             ("lakd", "", case_lakd(g))]
+             ("lakd", "", case_lakd(g)), ("sakd", "", case_sakd(g))]
     ok = True
     with tempfile.TemporaryDirectory() as d:
         for method, opts, (inp, loss, wrt) in cases:
@@ -175,6 +218,7 @@ def main():
                                     for k, v in inp.items()})
             x = {k: (v.double().requires_grad_(k in wrt) if v.is_floating_point() else v)
                  for k, v in inp.items()}
+            SCALES.clear()
             terms, total = loss(x, opts)
             total.backward()
             for where in ("device", "cpu"):
@@ -190,7 +234,8 @@ def main():
                 got, _ = read_safetensors(out)
                 tag = f"{method} {opts} {where}:"
                 for name, v in terms.items():
-                    ok &= close(got[f"loss.{name}"], v.detach(), f"{tag} loss.{name}")
+                    ok &= close(got[f"loss.{name}"], v.detach(), f"{tag} loss.{name}",
+                                scale=SCALES.get(name, 0.0))
                 ok &= close(got["loss"], total.detach(), f"{tag} loss")
                 for name in wrt:
                     ok &= close(got[f"grad.{name}"], x[name].grad, f"{tag} grad.{name}")
