@@ -287,10 +287,11 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                       p.groups * p.stride * p.stride);
 }
 
-/* The CPU-device backward-weight kernel wants fewer, longer ranges than the GPU split the
+/* The CPU-device backward-weight kernels want fewer, longer ranges than the GPU split the
  * workspace was sized for (a CPU has a few threads, not thousands): about VKD_CONV_CPU_GROUPS
- * workgroups in all. Longer ranges mean fewer splits, so the workspace still fits; like the GPU
- * split, this depends on the shapes only. */
+ * workgroups in all, x_groups per row block and group; the stride-1 kernel wants whole output
+ * rows. Ranges never get shorter than the GPU's, so there are never more splits than the
+ * workspace holds; like the GPU split, this depends on the shapes only. */
 static void cpu_split(struct vkd_conv2d_params *p, uint32_t x_groups)
 {
     uint64_t npq = (uint64_t)p->n * p->p * p->q;
@@ -300,8 +301,10 @@ static void cpu_split(struct vkd_conv2d_params *p, uint32_t x_groups)
         chunk = p->chunk;
     if (cpu_window(p)) /* whole output rows */
         chunk = round_up(chunk, p->q);
+    uint32_t splits = vkd_div_up(npq, chunk);
+    VKD_ASSERT(splits <= p->splits); /* the workspace holds p->splits */
     p->chunk = chunk;
-    p->splits = vkd_div_up(npq, chunk);
+    p->splits = splits;
 }
 
 /* Partial sums per split into the workspace, then their fixed-order sum into dw and db. */
