@@ -10,7 +10,11 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
 
-const uint MB = VKD_CONV_CPU_MB, NB = VKD_CONV_CPU_NB, CL = VKD_CONV_CPU_CL, MH = MB / CL;
+// NB may be set by the including shader (VKD_CONV_NB) before this file.
+#ifndef VKD_CONV_NB
+#define VKD_CONV_NB VKD_CONV_CPU_NB
+#endif
+const uint MB = VKD_CONV_CPU_MB, NB = VKD_CONV_NB, CL = VKD_CONV_CPU_CL, MH = MB / CL;
 
 float acc[MB][NB];
 

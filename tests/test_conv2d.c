@@ -262,7 +262,7 @@ static int run_cpu_kernels(void)
         int stride;
         const char *want[4];
     } layers[] = {
-        {1, {"conv2d_fwd_cpu_s1", "conv2d_bwd_data_cpu_s1", "conv2d_bwd_weight_cpu",
+        {1, {"conv2d_fwd_cpu_s1", "conv2d_bwd_data_cpu_s1", "conv2d_bwd_weight_cpu_s1",
              "conv2d_bwd_wsum_cpu"}},
         {2, {"conv2d_fwd_cpu", "conv2d_bwd_data_cpu", "conv2d_bwd_weight_cpu",
              "conv2d_bwd_wsum_cpu"}},

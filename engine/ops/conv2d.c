@@ -56,6 +56,11 @@ static int is_depthwise(const struct vkd_conv2d_params *p)
     return p->groups == p->c && p->groups == p->k && p->r * p->s < VKD_CONV_WG;
 }
 
+static uint32_t round_up(uint64_t a, uint32_t b)
+{
+    return (uint32_t)((a + b - 1) / b * b);
+}
+
 /* ---- CPU reference -------------------------------------------------------------------------- */
 
 /* y (N, K, P, Q) = conv(x (N, C, H, W), w (K, C/G, R, S)) + b (K or NULL). Each tap (c, r, s)
@@ -282,20 +287,24 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                       p.groups * p.stride * p.stride);
 }
 
-/* The CPU-device backward-weight kernel wants fewer, longer ranges than the GPU split the
+/* The CPU-device backward-weight kernels want fewer, longer ranges than the GPU split the
  * workspace was sized for (a CPU has a few threads, not thousands): about VKD_CONV_CPU_GROUPS
- * workgroups in all. Longer ranges mean fewer splits, so the workspace still fits; like the GPU
- * split, this depends on the shapes only. */
-static void cpu_split(struct vkd_conv2d_params *p, uint32_t cols)
+ * workgroups in all, x_groups per row block and group; the stride-1 kernel wants whole output
+ * rows. Ranges never get shorter than the GPU's, so there are never more splits than the
+ * workspace holds; like the GPU split, this depends on the shapes only. */
+static void cpu_split(struct vkd_conv2d_params *p, uint32_t x_groups)
 {
     uint64_t npq = (uint64_t)p->n * p->p * p->q;
-    uint64_t wgs = (uint64_t)vkd_div_up(cols, VKD_CONV_CPU_NB * VKD_CONV_CPU_WG_W) *
-                   vkd_div_up(p->k / p->groups, VKD_CONV_CPU_MB) * p->groups;
+    uint64_t wgs = (uint64_t)x_groups * vkd_div_up(p->k / p->groups, VKD_CONV_CPU_MB) * p->groups;
     uint32_t chunk = vkd_div_up(npq, vkd_div_up(VKD_CONV_CPU_GROUPS, wgs));
-    if (chunk > p->chunk) {
-        p->chunk = chunk;
-        p->splits = vkd_div_up(npq, chunk);
-    }
+    if (chunk < p->chunk)
+        chunk = p->chunk;
+    if (cpu_window(p)) /* whole output rows */
+        chunk = round_up(chunk, p->q);
+    uint32_t splits = vkd_div_up(npq, chunk);
+    VKD_ASSERT(splits <= p->splits); /* the workspace holds p->splits */
+    p->chunk = chunk;
+    p->splits = splits;
 }
 
 /* Partial sums per split into the workspace, then their fixed-order sum into dw and db. */
@@ -313,10 +322,16 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
     int cpu = !is_depthwise(&p) && cpu_kernels(r);
     if (is_depthwise(&p)) {
         vkd_rec_dispatch(r, VKD_K_CONV2D_DW_BWD_WEIGHT, v, 3, &p, sizeof(p), p.splits, p.k, 1);
-    } else if (cpu) {
-        cpu_split(&p, cols);
-        dispatch_cpu(r, VKD_K_CONV2D_BWD_WEIGHT_CPU, v, 3, p, vkd_div_up(cols, VKD_CONV_CPU_NB),
-                     VKD_CONV_CPU_WG_W, p.k / p.groups, p.groups * p.splits);
+    } else if (cpu && cpu_window(&p)) { /* an invocation per 3 x 3 taps */
+        uint64_t blocks = (uint64_t)p.c / p.groups * vkd_div_up(p.r, 3) * vkd_div_up(p.s, 3);
+        cpu_split(&p, vkd_div_up(blocks, VKD_CONV_CPU_WG_W));
+        dispatch_cpu(r, VKD_K_CONV2D_BWD_WEIGHT_CPU_S1, v, 3, p, blocks, VKD_CONV_CPU_WG_W,
+                     p.k / p.groups, p.groups * p.splits);
+    } else if (cpu) { /* an invocation per NB columns */
+        uint64_t blocks = vkd_div_up(cols, VKD_CONV_CPU_NB);
+        cpu_split(&p, vkd_div_up(blocks, VKD_CONV_CPU_WG_W));
+        dispatch_cpu(r, VKD_K_CONV2D_BWD_WEIGHT_CPU, v, 3, p, blocks, VKD_CONV_CPU_WG_W,
+                     p.k / p.groups, p.groups * p.splits);
     } else {
         dispatch_gemm(r, VKD_K_CONV2D_BWD_WEIGHT, v, 3, p, p.k / p.groups, cols,
                       p.groups * p.splits);
@@ -353,11 +368,6 @@ static void conv_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 static const struct vkd_op op_conv2d = {"conv2d", 1, conv_ref, conv_ref_bwd, conv_vk, conv_vk_bwd};
 
 /* ---- builder -------------------------------------------------------------------------------- */
-
-static uint32_t round_up(uint64_t a, uint32_t b)
-{
-    return (uint32_t)((a + b - 1) / b * b);
-}
 
 /* Splits the backward-weight reduction over n*p*q into p->splits ranges of p->chunk positions
  * (a multiple of the GEMM step, or of q for the depthwise kernel, which walks whole rows). */
