@@ -158,7 +158,17 @@ static void head(struct mb *b, int x, const char *module, enum init_kind winit, 
 
 /* BasicBlock: conv3x3-bn-relu-conv3x3-bn, + shortcut (downsample = conv1x1 + bn when stride or
  * width changes), relu. *pre gets the sum before the final relu. */
+static int basic_block_named(struct mb *b, const char *mod, int x, int planes, int stride,
+                             int *pre, const char *shortcut);
+
 static int basic_block(struct mb *b, const char *mod, int x, int planes, int stride, int *pre)
+{
+    return basic_block_named(b, mod, x, planes, stride, pre, "downsample");
+}
+
+/* The block with its projection shortcut named `shortcut` (.0 the conv, .1 the BN). */
+static int basic_block_named(struct mb *b, const char *mod, int x, int planes, int stride,
+                             int *pre, const char *shortcut)
 {
     char n[96];
     int cin = vkd_graph_tensor_at(b->g, x)->c;
@@ -168,8 +178,11 @@ static int basic_block(struct mb *b, const char *mod, int x, int planes, int str
     out = bn(b, key(n, sizeof(n), mod, "bn2"), out);
     int res = x;
     if (stride != 1 || cin != planes) {
-        res = conv(b, key(n, sizeof(n), mod, "downsample.0"), x, planes, 1, stride, 0, 1, 0);
-        res = bn(b, key(n, sizeof(n), mod, "downsample.1"), res);
+        char sc[48];
+        snprintf(sc, sizeof(sc), "%s.0", shortcut);
+        res = conv(b, key(n, sizeof(n), mod, sc), x, planes, 1, stride, 0, 1, 0);
+        snprintf(sc, sizeof(sc), "%s.1", shortcut);
+        res = bn(b, key(n, sizeof(n), mod, sc), res);
     }
     *pre = add(b, key(n, sizeof(n), mod, "add"), out, res);
     return relu(b, key(n, sizeof(n), mod, "relu2"), *pre);
@@ -197,6 +210,37 @@ static int build_resnet(struct mb *b, int depth, const int *filters)
             x = cut(b, s + 1, x);
     }
     head(b, x, "fc", INIT_TORCH_LINEAR, 0, INIT_TORCH_LINEAR);
+    return 0;
+}
+
+/* ---- CIFAR ResNet-18 (the common CIFAR ResNet18: 3x3 stem, no max-pool) ------------------------ */
+
+/* The backbone CORSD distils (methods.md section 4): stem conv3x3 64 + BN + ReLU at full
+ * resolution, BasicBlock stages [2, 2, 2, 2] of widths 64/128/256/512 with stride 2 from stage 2,
+ * projection shortcuts "shortcut.0/1", global average pooling, "linear". Four stage taps. */
+static int build_resnet18(struct mb *b)
+{
+    static const int width[4] = {64, 128, 256, 512};
+    int x = conv(b, "conv1", b->m->input, 64, 3, 1, 1, 1, 0);
+    x = relu(b, "relu", bn(b, "bn1", x));
+    tap(b, "stem", x);
+    for (int s = 0; s < 4; s++) {
+        int pre = -1;
+        for (int i = 0; i < 2; i++) {
+            char mod[32];
+            snprintf(mod, sizeof(mod), "layer%d.%d", s + 1, i);
+            x = basic_block_named(b, mod, x, width[s], i == 0 && s > 0 ? 2 : 1, &pre,
+                                  "shortcut");
+        }
+        char tn[32];
+        snprintf(tn, sizeof(tn), "stage%d_pre", s + 1);
+        tap(b, tn, pre);
+        snprintf(tn, sizeof(tn), "stage%d", s + 1);
+        tap(b, tn, x);
+        if (s < 3)
+            x = cut(b, s + 1, x);
+    }
+    head(b, x, "linear", INIT_TORCH_LINEAR, 0, INIT_TORCH_LINEAR);
     return 0;
 }
 
@@ -360,7 +404,7 @@ static int build_mobilenetv2(struct mb *b, int T, double width)
 
 /* ---- the table --------------------------------------------------------------------------------- */
 
-enum family { RESNET, WRN, VGG, MOBILENET };
+enum family { RESNET, RESNET18, WRN, VGG, MOBILENET };
 
 static const struct arch {
     const char *name;
@@ -374,7 +418,7 @@ static const struct arch {
     {"wrn_16_1", WRN, 16, 1},       {"wrn_16_2", WRN, 16, 2},     {"wrn_40_1", WRN, 40, 1},
     {"wrn_40_2", WRN, 40, 2},       {"vgg8", VGG, 0, 0},          {"vgg11", VGG, 1, 0},
     {"vgg13", VGG, 2, 0},           {"vgg16", VGG, 3, 0},         {"vgg19", VGG, 4, 0},
-    {"mobilenetv2", MOBILENET, 6, 0},
+    {"mobilenetv2", MOBILENET, 6, 0}, {"resnet18", RESNET18, 0, 0},
 };
 
 /* Convs per VGG block for configs S (vgg8), A (vgg11), B (vgg13), D (vgg16), E (vgg19). */
@@ -418,6 +462,7 @@ int model_build(struct vkd_graph *g, const char *arch, const struct model_opts *
     static const int narrow[4] = {16, 16, 32, 64}, wide[4] = {32, 64, 128, 256};
     switch (a->family) {
     case RESNET: build_resnet(&b, a->a, a->b ? wide : narrow); break;
+    case RESNET18: build_resnet18(&b); break;
     case WRN: build_wrn(&b, a->a, a->b); break;
     case VGG: build_vgg(&b, vgg_counts[a->a]); break;
     case MOBILENET: build_mobilenetv2(&b, a->a, 0.5); break;

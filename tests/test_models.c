@@ -18,7 +18,8 @@ static void check(int ok, const char *what)
 }
 
 /* From RepDistiller @eedab9d (models/resnet.py, wrn.py, vgg.py, mobilenetv2.py), num_classes=100, vgg* = vgg*_bn, mobilenetv2 =
- * mobile_half. */
+ * mobile_half; resnet18: the common CIFAR ResNet18 (3x3 stem, BasicBlock [2,2,2,2]) in PyTorch
+ * 1.13, sum of parameter numels with 100 classes. */
 static const struct {
     const char *name;
     unsigned long params;
@@ -29,7 +30,7 @@ static const struct {
     {"wrn_16_1", 180916},     {"wrn_16_2", 703284},     {"wrn_40_1", 569780},
     {"wrn_40_2", 2255156},    {"vgg8", 3965028},        {"vgg11", 9277284},
     {"vgg13", 9462180},       {"vgg16", 14774436},      {"vgg19", 20086692},
-    {"mobilenetv2", 812836},
+    {"mobilenetv2", 812836},  {"resnet18", 11220132},
 };
 
 static int build(const char *arch, struct vkd_graph **g, struct model *m, int classes, int hw)
