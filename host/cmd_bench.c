@@ -72,7 +72,7 @@ static void print_passes(struct vkd_vk *vk, double step_ms)
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *model = "resnet20", *device = NULL;
+    const char *model = "resnet20", *device = NULL, *kernels = "auto";
     int batch = 64, steps = 20, warmup = 3, size = 32, channels = 3, classes = 100, passes = 0;
     int validation = cli_env_validation();
     const struct cli_flag flags[] = {
@@ -84,6 +84,9 @@ int cmd_bench(int argc, char **argv)
         {"--channels", CLI_INT, &channels, "N", "input channels (3)", 1, 64},
         {"--classes", CLI_INT, &classes, "N", "classes (100)", 1, 100000},
         {"--passes", CLI_BOOL, &passes, NULL, "GPU time per kernel (timestamps)"},
+        {"--kernels", CLI_STRING, &kernels, "auto|gpu|cpu",
+         "kernel variant where an op has two: GPU kernels or CPU-device kernels (auto: by the "
+         "device's type)"},
         {"--device", CLI_STRING, &device, "INDEX|NAME", "Vulkan device (default: the best)"},
         {"--validation", CLI_BOOL, &validation, NULL, "Khronos validation layer on"},
     };
@@ -96,9 +99,18 @@ int cmd_bench(int argc, char **argv)
     if (r)
         return r > 0 ? 0 : 2;
 
+    struct vkd_context_desc cd = {device, validation, host_log_validation, NULL};
+    if (strcmp(kernels, "gpu") == 0) {
+        cd.variant = VKD_VARIANT_GPU;
+    } else if (strcmp(kernels, "cpu") == 0) {
+        cd.variant = VKD_VARIANT_CPU;
+    } else if (strcmp(kernels, "auto") != 0) {
+        fprintf(stderr, "vkdistill bench: --kernels must be auto, gpu or cpu, not '%s'\n",
+                kernels);
+        return 2;
+    }
     char err[512];
     struct vkd_context *ctx;
-    struct vkd_context_desc cd = {device, validation, host_log_validation, NULL};
     if (vkd_context_create(&cd, &ctx, err, sizeof(err)) != VKD_OK) {
         fprintf(stderr, "vkdistill bench: %s\n", err);
         return 1;
@@ -163,8 +175,9 @@ int cmd_bench(int argc, char **argv)
     qsort(ms, (size_t)steps, sizeof(double), cmp_double);
     double med = ms[steps / 2];
     const struct vkd_device_info *d = vkd_context_device(ctx);
-    printf("%s, batch %d, %dx%dx%d, %d classes on %s\n", model, batch, channels, size, size,
-           classes, d->name);
+    printf("%s, batch %d, %dx%dx%d, %d classes on %s, %s kernels\n", model, batch, channels,
+           size, size, classes, d->name,
+           vkd_context_variant(ctx) == VKD_VARIANT_CPU ? "CPU-device" : "GPU");
     printf("step: median %.3f ms (min %.3f, max %.3f) over %d steps = %.0f images/s; "
            "%.1f MiB device memory; loss %.4f\n",
            med, ms[0], ms[steps - 1], steps, batch / (med / 1e3),
