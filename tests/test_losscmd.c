@@ -3,7 +3,8 @@
  * teacher logits, int64 labels) to a safetensors file, runs the command on the device and on the
  * CPU reference, and checks: the files hold every term, the total and the gradient of every
  * student input, with the inputs' own shapes; device and reference agree; the cross-entropy
- * equals a hand computation (uniform logits: log K); the teacher's logits get no gradient;
+ * equals a hand computation (uniform logits: log K), and so does ICKD's correlation term in
+ * both its forms (a two-sample case below); the teacher's logits get no gradient;
  * bad inputs are refused with one sentence.
  */
 #include <math.h>
@@ -123,6 +124,52 @@ int main(int argc, char **argv)
     check(run(bin, args, 1) == 0 && st_read(path, &u, err, sizeof(err)) == 0 &&
               fabs(scalar(&u, "loss.ce") - log(K)) <= 1e-6,
           "ce of uniform logits = log K");
+
+    /* ICKD by hand: N = 2 samples of one pixel, student x = [+1, -1] with C_s = 1, embedding
+     * weight [1, 1] (C_t = 2) and BN (gamma 1, beta 0): BN normalises each channel over the two
+     * samples, so E[n] = k (x_n, x_n) with k = 1/sqrt(1 + eps); G_s[n] = k^2 [[1, 1], [1, 1]],
+     * rows normalised: [1, 1]/sqrt 2. Teacher t_n = (1, 0): G_t = [[1, 0], [0, 0]], rows
+     * normalised [1, 0] and the zero row stays 0. Per sample sum (G_s - G_t)^2 =
+     * (1 - 1/sqrt 2)^2 + 1/2 + 1/2 + 1/2 = 3 - sqrt 2; cc = 2 (3 - sqrt 2) / (C_t N) = (3 - sqrt 2)
+     * / 2; the paper form (raw Grams / (C_t^2 N)): per sample (k^2 - 1)^2 + 3 k^4 -> cc =
+     * 2 ((k^2 - 1)^2 + 3 k^4) / 8. */
+    {
+        float xs[2] = {1, -1}, ft[4] = {1, 0, 1, 0}, we[2] = {1, 1}, gam[2] = {1, 1},
+              bet[2] = {0, 0}, z2[2 * K] = {0};
+        int64_t y2[2] = {0, 1}, s_x[4] = {2, 1, 1, 1}, s_t[4] = {2, 2, 1, 1},
+                s_w[4] = {2, 1, 1, 1}, s_c[1] = {2}, s_z[2] = {2, K}, s_y[1] = {2};
+        w = st_writer_create();
+        st_writer_add(w, "student.stage3", ST_F32, 4, s_x, xs);
+        st_writer_add(w, "teacher.stage3", ST_F32, 4, s_t, ft);
+        st_writer_add(w, "student.logits", ST_F32, 2, s_z, z2);
+        st_writer_add(w, "teacher.logits", ST_F32, 2, s_z, z2);
+        st_writer_add(w, "labels", ST_I64, 1, s_y, y2);
+        st_writer_add(w, "distill.embed.conv.weight", ST_F32, 4, s_w, we);
+        st_writer_add(w, "distill.embed.bn.weight", ST_F32, 1, s_c, gam);
+        st_writer_add(w, "distill.embed.bn.bias", ST_F32, 1, s_c, bet);
+        snprintf(path, sizeof(path), "%s/ickd.safetensors", dir);
+        st_write(w, path, err, sizeof(err));
+        st_writer_destroy(w);
+        double k2 = 1 / (1 + 1e-5), want[2] = {(3 - sqrt(2.0)) / 2,
+                                                 2 * ((k2 - 1) * (k2 - 1) + 3 * k2 * k2) / 8};
+        const char *form[2] = {"", "--opt paper=1"};
+        for (int f = 0; f < 2; f++)
+            for (int cpu_ref = 0; cpu_ref < 2; cpu_ref++) {
+                struct st_file o;
+                snprintf(args, sizeof(args),
+                         "--method ickd %s --inputs %s --out %s/ickd_out.safetensors %s",
+                         form[f], path, dir, cpu_ref ? "--cpu" : "");
+                char outp[300], what[160];
+                snprintf(outp, sizeof(outp), "%s/ickd_out.safetensors", dir);
+                int ok = run(bin, args, 1) == 0 && st_read(outp, &o, err, sizeof(err)) == 0;
+                float cc = ok ? scalar(&o, "loss.cc") : NAN;
+                snprintf(what, sizeof(what), "ickd%s by hand (%s): cc %.7f = %.7f",
+                         f ? " paper form" : "", cpu_ref ? "reference" : "device", cc, want[f]);
+                check(ok && fabs(cc - want[f]) <= 1e-6 * want[f], what);
+                if (ok)
+                    st_free(&o);
+            }
+    }
 
     /* bad input: one sentence, non-zero exit */
     snprintf(args, sizeof(args), "--method kd --inputs %s/u.safetensors --out %s/x.safetensors",
