@@ -61,11 +61,12 @@ for pair in $PAIRS; do
     run "$OUT/teachers/$t" train --model "$t" --epochs "$TEACHER_EPOCHS" --seed 1 "${common[@]}"
 done
 
-for pair in $PAIRS; do
-    t=${pair%%:*} s=${pair##*:}
-    teacher=(--teacher-model "$t" --teacher "$OUT/teachers/$t/best.safetensors")
-    for m in $METHODS; do
-        for seed in $SEEDS; do
+# seeds outermost: a sweep cut short still has every method for the seeds it finished
+for seed in $SEEDS; do
+    for pair in $PAIRS; do
+        t=${pair%%:*} s=${pair##*:}
+        teacher=(--teacher-model "$t" --teacher "$OUT/teachers/$t/best.safetensors")
+        for m in $METHODS; do
             dir="$OUT/$t-$s/$m/seed$seed"
             base=(--model "$s" --epochs "$EPOCHS" --seed "$seed" "${common[@]}")
             case $m in
