@@ -96,6 +96,10 @@ int vkd_margin_ranking(struct vkd_graph *g, const char *name, int a, int b, int 
  * range and 0 elsewhere. */
 int vkd_concat(struct vkd_graph *g, const char *name, const int *x, int k);
 int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
+/* Batch slice: y (n, C, H, W) = samples [n0, n0 + n) of x (N, C, H, W), a copy; dx is dy on
+ * those samples and 0 elsewhere, so slices of one tensor (a triplet batch's thirds) sum to its
+ * whole gradient. */
+int vkd_batch_slice(struct vkd_graph *g, const char *name, int x, int n0, int n);
 
 /* attmap.c: the sign-free spatial attention map of x (N, C, H, W), the channel mean of squares
  * a[n][j] = (1/C) sum_c x[n][c][j]^2, divided by its L2 norm over the sample's H*W positions
