@@ -60,6 +60,17 @@ int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels
  * rows of student logits zs and teacher logits zt (same shape, N rows). Returns the scalar loss
  * (OUTPUT); the gradient goes to zs only: zt is a constant (the teacher). */
 int vkd_softmax_kd(struct vkd_graph *g, const char *name, int zs, int zt, float t);
+/* The plain two-sided KL: 1/N * sum KL(softmax(zt / T) || softmax(zs / T)) over rows (batchmean,
+ * no T^2; CORSD's repaired aux distillation). Returns the scalar loss (OUTPUT); gradients to zs
+ * and to zt, each when it has one (the teacher side is not detached):
+ * dzs = (q - p) / (N T), dzt = p (.) ((log p - log q) - KL_row) / (N T). zs != zt. */
+int vkd_softmax_kl(struct vkd_graph *g, const char *name, int zs, int zt, float t);
+/* Soft-target cross-entropy: -1/N * sum_n sum_k s[n][k] log softmax(z[n] / T)[k], z and s of
+ * the same shape (N rows of K). s is a constant (an INPUT, or a vkd_stop_grad output; rows need
+ * not sum to 1); the gradient goes to z: (S_n softmax(z / T) - s) / (N T), S_n = sum_k s[n][k].
+ * CORSD's code form (targets softmax(s / T)) is vkd_row_softmax(s, K, 1 / T) first. Returns the
+ * scalar loss (OUTPUT). */
+int vkd_softmax_soft_ce(struct vkd_graph *g, const char *name, int z, int s, float t);
 
 /* correlation.c: the batched Gram of feature-map cells (ICKD, LKD, SAKD). x (N, C, H, W) is cut
  * into grid_h x grid_w equal cells of ch x cw = (H / grid_h) x (W / grid_w) pixels (asserted to
