@@ -9,6 +9,9 @@
  *     1.13, CPU), the exact value being 0.13081203594;
  *   - T^2 scaling: logits doubled with T = 2 give the same p and q, so 4x the T = 1 loss;
  *   - identical logits: loss 0 and gradient 0, exactly.
+ *   - a teacher whose logits are also trained by a CE (SAKD's branch), KD added after the CE:
+ *     KD is dz_t's first backward writer and must write zeros, so two identical steps give the
+ *     same dz_t, the CE's (softmax(z_t) - onehot) / N, not twice it;
  * and of its two relatives:
  *   - softmax_kl, same inputs: the same KL (no T^2), dz_s = (q - p) / N, and
  *     dz_t = p (log(p / q) - KL) / N = [3/4 (log(3/2) - KL), 1/4 (log(1/2) - KL)] / N
@@ -88,6 +91,60 @@ static int run(struct vkd_context *ctx, int n, int k, const double *zs, const do
     return run_op(ctx, OP_KD, n, k, zs, zt, t, loss, dzs, NULL);
 }
 
+/* dz_t after one and after two identical steps of CE(z_t) + KD(z_s, z_t), KD added last. */
+static int teacher_run(struct vkd_context *ctx, const double *zs, const double *zt,
+                       const double *labels, double *dzt1, double *dzt2)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int s = vkd_graph_input(g, "zs", VKD_F32, 2, 3, 1, 1);
+    int tt = vkd_graph_input(g, "zt", VKD_F32, 2, 3, 1, 1);
+    int lab = vkd_graph_input(g, "labels", VKD_U32, 2, 1, 1, 1);
+    vkd_graph_set_requires_grad(g, s);
+    vkd_graph_set_requires_grad(g, tt);
+    vkd_graph_loss(g, vkd_softmax_ce(g, "ce", tt, lab, NULL, NULL), -1);
+    vkd_graph_loss(g, vkd_softmax_kd(g, "kd", s, tt, 4.0f), -1);
+    vkd_graph_finalize(g, 0);
+    int gt = vkd_graph_tensor_at(g, tt)->grad, rc = 0;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        memcpy(vkd_ref_data(e, s), zs, 6 * sizeof(double));
+        memcpy(vkd_ref_data(e, tt), zt, 6 * sizeof(double));
+        memcpy(vkd_ref_data(e, lab), labels, 2 * sizeof(double));
+        for (int step = 0; step < 2; step++) {
+            vkd_ref_forward(e);
+            vkd_ref_backward(e);
+            memcpy(step ? dzt2 : dzt1, vkd_ref_data(e, gt), 6 * sizeof(double));
+        }
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, s, zs) != VKD_OK ||
+             vkd_vk_write(e, tt, zt) != VKD_OK || vkd_vk_write(e, lab, labels) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, gt, dzt1) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, gt, dzt2) != VKD_OK;
+        if (!rc)
+            vkd_vk_destroy(e);
+    }
+    vkd_graph_destroy(g);
+    return rc;
+}
+
+static void teacher_check(struct vkd_context *ctx)
+{
+    const double zs[6] = {1, 2, 3, 4, 5, 6}, zt[6] = {0, log(2.0), 0, 0, 0, log(2.0)};
+    const double labels[2] = {0, 2};
+    double d1[6], d2[6];
+    if (teacher_run(ctx, zs, zt, labels, d1, d2)) {
+        failures++;
+        return;
+    }
+    /* softmax([0, log 2, 0]) = [1/4, 1/2, 1/4]; label 0: (1/4 - 1) / 2 */
+    expect("teacher also under CE: dz_t[0] = CE's (1/4 - 1) / N", d1[0], -0.375, 1e-6);
+    expect("... and the same after a second step (not accumulated)", d2[0], -0.375, 1e-6);
+    expect("... dz_t[5] = (1/2 - 1) / N after a second step", d2[5], -0.25, 1e-6);
+}
+
 static void kl_checks(struct vkd_context *ctx)
 {
     double zs[4] = {0, 0, 0, 0}, zt[4] = {log(3.0), 0, log(3.0), 0}, loss, ds[4], dt[4];
@@ -158,6 +215,7 @@ static void sce_checks(struct vkd_context *ctx)
 
 static void hand_checks(struct vkd_context *ctx)
 {
+    teacher_check(ctx);
     kl_checks(ctx);
     sce_checks(ctx);
 
