@@ -85,8 +85,8 @@ static int run_op(struct vkd_context *ctx, enum op op, int n, int k, const doubl
     return rc;
 }
 
-static int run(struct vkd_context *ctx, int n, int k, const double *zs, const double *zt,
-               double t, double *loss, double *dzs)
+static int run(struct vkd_context *ctx, int n, int k, const double *zs, const double *zt, double t,
+               double *loss, double *dzs)
 {
     return run_op(ctx, OP_KD, n, k, zs, zt, t, loss, dzs, NULL);
 }
@@ -207,8 +207,8 @@ static void sce_checks(struct vkd_context *ctx)
         failures++;
         return;
     }
-    expect("sce: CORSD target (onehot(0) + onehot(2)) / 2, equal logits: L = log 3", loss,
-           log(3.0), 1e-6);
+    expect("sce: CORSD target (onehot(0) + onehot(2)) / 2, equal logits: L = log 3", loss, log(3.0),
+           1e-6);
     expect("sce: dz[0] = (1/3 - 1/2) / T", dz4[0], (1.0 / 3 - 0.5) / 3, 1e-6);
     expect("sce: dz[1] = (1/3) / T", dz4[1], 1.0 / 9, 1e-6);
 }

@@ -202,8 +202,7 @@ enum kl_mode { KL_BOTH, KL_STUDENT, KL_TEACHER, KL_FANOUT, KL_SLOT, KL_CLOSE };
  * a step-parameter slot; KL_CLOSE: z_t = z_s + noise of +-0.05 (KL far below its terms). */
 static struct vkd_check *kl_case(const int *a)
 {
-    static const char *const mode_name[] = {"", " zs only", " zt only", " acc", " w0.37",
-                                            " close"};
+    static const char *const mode_name[] = {"", " zs only", " zt only", " acc", " w0.37", " close"};
     char shape[64];
     int n = a[0], k = a[1], mode = a[4];
     double t = a[3];
@@ -274,8 +273,10 @@ static void draw_targets(double *s, int n, int k, int kind, struct vkd_rng *rng)
         double *sr = s + (size_t)r * k, sum = 0;
         for (int i = 0; i < k; i++) {
             double u = vkd_rng_uniform(rng);
-            sr[i] = kind == SCE_PROB ? exp(6 * u) : kind == SCE_UNNORM ? 2 * u
-                    : kind == SCE_SIGNED ? 2 * u - 1 : 0;
+            sr[i] = kind == SCE_PROB     ? exp(6 * u)
+                    : kind == SCE_UNNORM ? 2 * u
+                    : kind == SCE_SIGNED ? 2 * u - 1
+                                         : 0;
             sum += sr[i];
         }
         if (kind == SCE_CORSD) {

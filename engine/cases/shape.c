@@ -95,8 +95,8 @@ enum { SL_THIRDS = 1, SL_OVERLAP = 2, SL_FANOUT = 4 };
 
 /* a: n c h w n0 cnt flags. SL_THIRDS: three slices [0, N/3), [N/3, 2N/3), [2N/3, N) (n0 and
  * cnt unused; N a multiple of 3); SL_OVERLAP: a second slice [n0 + cnt - 1, N - 1) that
- * overlaps the first in one sample and leaves the last uncovered; SL_FANOUT: x also feeds a
- * seeded relu added after the slices. */
+ * overlaps the first in one sample and leaves the last uncovered ("ovl"); SL_FANOUT: x also
+ * feeds a seeded relu added after the slices. */
 static struct vkd_check *slice_case(const int *a)
 {
     int nb = a[0], n0 = a[4], cnt = a[5], flags = a[6];
@@ -161,10 +161,8 @@ static const struct vkd_case cases[] = {
     {"slice 9x5x3x3 thirds", 1, slice_case, {9, 5, 3, 3, 0, 0, SL_THIRDS}},
     {"slice 3x1x1x1 thirds acc", 0, slice_case, {3, 1, 1, 1, 0, 0, SL_THIRDS | SL_FANOUT}},
     {"slice 15x7x5x3 thirds acc", 1, slice_case, {15, 7, 5, 3, 0, 0, SL_THIRDS | SL_FANOUT}},
-    {"slice 8x3x13x1 [1,4) + overlap acc", 0, slice_case,
-     {8, 3, 13, 1, 1, 3, SL_OVERLAP | SL_FANOUT}},
-    {"slice 129x16x32x32 thirds (CORSD batch)", 0, slice_case,
-     {129, 16, 32, 32, 0, 0, SL_THIRDS}},
+    {"slice 8x3x13x1 [1,4) ovl acc", 0, slice_case, {8, 3, 13, 1, 1, 3, SL_OVERLAP | SL_FANOUT}},
+    {"slice 129x16x32x32 thirds (CORSD)", 0, slice_case, {129, 16, 32, 32, 0, 0, SL_THIRDS}},
 };
 
 const struct vkd_case_family vkd_cases_shape = {"shape", cases, sizeof(cases) / sizeof(cases[0])};
