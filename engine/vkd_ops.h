@@ -111,6 +111,12 @@ int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
  * those samples and 0 elsewhere, so slices of one tensor (a triplet batch's thirds) sum to its
  * whole gradient. */
 int vkd_batch_slice(struct vkd_graph *g, const char *name, int x, int n0, int n);
+/* The same in each group: x's N samples read as `groups` consecutive groups of N / groups
+ * (groups must divide N), y (groups * n, C, H, W) = samples [n0, n0 + n) of every group, in
+ * order. groups = B, n = 1, n0 = 0 / 1 / 2: the anchors / positives / negatives of a triplet
+ * batch ordered a0 p0 n0 a1 p1 n1 ... (CORSD's sampler). dx as for vkd_batch_slice. */
+int vkd_batch_slice_groups(struct vkd_graph *g, const char *name, int x, int groups, int n0,
+                           int n);
 
 /* attmap.c: the sign-free spatial attention map of x (N, C, H, W), the channel mean of squares
  * a[n][j] = (1/C) sum_c x[n][c][j]^2, divided by its L2 norm over the sample's H*W positions

@@ -9,6 +9,8 @@
  *           dx[:, c0 : c0 + cn] = dy, 0 on the other channels
  *   slice   y (n, C, H, W) = x[n0 : n0 + n]              (samples; a copy, not an alias)
  *           dx[n0 : n0 + n] = dy, 0 on the other samples
+ *           grouped: the same in each of G consecutive groups of N / G samples (G = B, n = 1:
+ *           one member of every interleaved triplet a0 p0 n0 a1 p1 n1 ...)
  * A batch slice is a channel split of x viewed as (1, N, C*H*W, 1): samples are contiguous
  * blocks of C*H*W floats, so the same copy serves (CORSD's anchor / positive / negative thirds
  * of a triplet batch, methods.md section 4).
@@ -24,7 +26,7 @@
  * Every pass is one dispatch of channel_copy per contiguous channel range (shaders/shape.h):
  * no arithmetic but the accumulate, so results are exact and deterministic.
  * The nodes: concat in[0..k-1], out[0] y; split in[0] x, out[0] y, attr the first channel c0;
- * slice in[0] x, out[0] y, attr the first sample n0.
+ * slice in[0] x, out[0] y, attr the first sample n0 (in each group) and the group count.
  */
 #include "internal.h"
 #include "vkd_ops.h"
@@ -76,37 +78,33 @@ static uint32_t concat_offset(const struct vkd_graph *g, const struct vkd_node *
     return off;
 }
 
-/* A batch slice's copy: samples [src_n0, src_n0 + cn) of src to [dst_n0, dst_n0 + cn) of dst,
- * both read as (1, samples, C*H*W, 1) so that a sample is one "channel" of the copy; with full,
- * every other sample of dst is zeroed. */
-static struct vkd_channel_copy_params slice_params(const struct vkd_tensor *src, uint32_t src_n0,
-                                                   const struct vkd_tensor *dst, uint32_t dst_n0,
-                                                   uint32_t cn, int acc, int full)
-{
-    struct vkd_channel_copy_params p = {
-        .n = 1,
-        .hw = (uint32_t)(dst->c * dst->h * dst->w),
-        .src_c = (uint32_t)src->n,
-        .src_c0 = src_n0,
-        .dst_c = (uint32_t)dst->n,
-        .dst_c0 = dst_n0,
-        .cn = cn,
-        .base = full ? 0 : dst_n0,
-        .span = full ? (uint32_t)dst->n : cn,
-        .acc = (uint32_t)acc,
-    };
-    return p;
-}
-
-/* slice_params of node n's forward (bwd = 0) or backward pass. */
+/* A batch slice's copy. x's N samples are read as `groups` consecutive groups of per = N /
+ * groups samples, y's as groups of cn, and samples [n0, n0 + cn) of every group of x are y's:
+ * with a sample as a "channel" of C*H*W pixels that is the channel copy of a (groups, per,
+ * C*H*W, 1) tensor. groups = 1 is a contiguous range; groups = B, cn = 1 takes every per-th
+ * sample (one member of each interleaved triplet). The backward that overwrites zeroes the
+ * other samples of every group of dx. */
 static struct vkd_channel_copy_params slice_pass(const struct vkd_graph *g,
                                                  const struct vkd_node *n, int bwd)
 {
     const struct vkd_tensor *tx = vkd_graph_tensor_at(g, n->in[0]);
     const struct vkd_tensor *ty = vkd_graph_tensor_at(g, n->out[0]);
-    if (!bwd)
-        return slice_params(tx, n->attr[0], ty, 0, (uint32_t)ty->n, 0, 0);
-    return slice_params(ty, 0, tx, n->attr[0], (uint32_t)ty->n, n->acc[0], !n->acc[0]);
+    uint32_t n0 = n->attr[0], groups = n->attr[1];
+    uint32_t per = (uint32_t)tx->n / groups, cn = (uint32_t)ty->n / groups;
+    int full = bwd && !n->acc[0];
+    struct vkd_channel_copy_params p = {
+        .n = groups,
+        .hw = (uint32_t)(tx->c * tx->h * tx->w),
+        .src_c = bwd ? cn : per,
+        .src_c0 = bwd ? 0 : n0,
+        .dst_c = bwd ? per : cn,
+        .dst_c0 = bwd ? n0 : 0,
+        .cn = cn,
+        .base = bwd && !full ? n0 : 0,
+        .span = full ? per : cn,
+        .acc = bwd ? n->acc[0] : 0,
+    };
+    return p;
 }
 
 /* ---- node glue: CPU ------------------------------------------------------------------------- */
@@ -279,15 +277,21 @@ int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c)
     return y;
 }
 
-int vkd_batch_slice(struct vkd_graph *g, const char *name, int x, int n0, int n)
+int vkd_batch_slice_groups(struct vkd_graph *g, const char *name, int x, int groups, int n0, int n)
 {
     const struct vkd_tensor *t = vkd_graph_tensor_at(g, x);
     VKD_ASSERT(t->dtype == VKD_F32);
-    VKD_ASSERT(n0 >= 0 && n >= 1 && n0 + n <= t->n);
+    VKD_ASSERT(groups >= 1 && t->n % groups == 0);
+    VKD_ASSERT(n0 >= 0 && n >= 1 && n0 + n <= t->n / groups);
     VKD_ASSERT(vkd_tensor_numel(t) < ((size_t)1 << 32));
-    int y = vkd_graph_act(g, name, n, t->c, t->h, t->w);
+    int y = vkd_graph_act(g, name, groups * n, t->c, t->h, t->w);
     int in[1] = {x}, out[1] = {y};
-    uint32_t attr[1] = {(uint32_t)n0};
+    uint32_t attr[2] = {(uint32_t)n0, (uint32_t)groups};
     vkd_graph_add_node(g, &op_slice, name, in, 1, out, 1, attr, sizeof(attr));
     return y;
+}
+
+int vkd_batch_slice(struct vkd_graph *g, const char *name, int x, int n0, int n)
+{
+    return vkd_batch_slice_groups(g, name, x, 1, n0, n);
 }
