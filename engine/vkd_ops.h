@@ -60,6 +60,17 @@ int vkd_softmax_ce(struct vkd_graph *g, const char *name, int logits, int labels
  * rows of student logits zs and teacher logits zt (same shape, N rows). Returns the scalar loss
  * (OUTPUT); the gradient goes to zs only: zt is a constant (the teacher). */
 int vkd_softmax_kd(struct vkd_graph *g, const char *name, int zs, int zt, float t);
+/* The plain two-sided KL: 1/N * sum KL(softmax(zt / T) || softmax(zs / T)) over rows (batchmean,
+ * no T^2; CORSD's repaired aux distillation). Returns the scalar loss (OUTPUT); gradients to zs
+ * and to zt, each when it has one (the teacher side is not detached):
+ * dzs = (q - p) / (N T), dzt = p (.) ((log p - log q) - KL_row) / (N T). zs != zt. */
+int vkd_softmax_kl(struct vkd_graph *g, const char *name, int zs, int zt, float t);
+/* Soft-target cross-entropy: -1/N * sum_n sum_k s[n][k] log softmax(z[n] / T)[k], z and s of
+ * the same shape (N rows of K). s is a constant (an INPUT, or a vkd_stop_grad output; rows need
+ * not sum to 1); the gradient goes to z: (S_n softmax(z / T) - s) / (N T), S_n = sum_k s[n][k].
+ * CORSD's code form (targets softmax(s / T)) is vkd_row_softmax(s, K, 1 / T) first. Returns the
+ * scalar loss (OUTPUT). */
+int vkd_softmax_soft_ce(struct vkd_graph *g, const char *name, int z, int s, float t);
 
 /* correlation.c: the batched Gram of feature-map cells (ICKD, LKD, SAKD). x (N, C, H, W) is cut
  * into grid_h x grid_w equal cells of ch x cw = (H / grid_h) x (W / grid_w) pixels (asserted to
@@ -96,6 +107,16 @@ int vkd_margin_ranking(struct vkd_graph *g, const char *name, int a, int b, int 
  * range and 0 elsewhere. */
 int vkd_concat(struct vkd_graph *g, const char *name, const int *x, int k);
 int vkd_split(struct vkd_graph *g, const char *name, int x, int c0, int c);
+/* Batch slice: y (n, C, H, W) = samples [n0, n0 + n) of x (N, C, H, W), a copy; dx is dy on
+ * those samples and 0 elsewhere, so slices of one tensor (a triplet batch's thirds) sum to its
+ * whole gradient. */
+int vkd_batch_slice(struct vkd_graph *g, const char *name, int x, int n0, int n);
+/* The same in each group: x's N samples read as `groups` consecutive groups of N / groups
+ * (groups must divide N), y (groups * n, C, H, W) = samples [n0, n0 + n) of every group, in
+ * order. groups = B, n = 1, n0 = 0 / 1 / 2: the anchors / positives / negatives of a triplet
+ * batch ordered a0 p0 n0 a1 p1 n1 ... (CORSD's sampler). dx as for vkd_batch_slice. */
+int vkd_batch_slice_groups(struct vkd_graph *g, const char *name, int x, int groups, int n0,
+                           int n);
 
 /* attmap.c: the sign-free spatial attention map of x (N, C, H, W), the channel mean of squares
  * a[n][j] = (1/C) sum_c x[n][c][j]^2, divided by its L2 norm over the sample's H*W positions

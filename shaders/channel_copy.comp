@@ -4,7 +4,9 @@
 // [dst_c0, dst_c0 + cn), else 0, and dst[n][cd][p] = (acc ? dst[n][cd][p] : 0) + v.
 // One kernel for the four passes of the shape family: concat forward (each input into its
 // range of y), concat backward (each range of dy into dx_i), split forward (a range of x into
-// y) and split backward (dy into its range of dx, zeros elsewhere when it overwrites).
+// y) and split backward (dy into its range of dx, zeros elsewhere when it overwrites); and the
+// same two passes of a batch slice, with a tensor read as (1, N, C*H*W, 1) (a sample = a
+// "channel" of C*H*W pixels).
 // Bindings: 0 src (n * src_c * hw), 1 dst (n * dst_c * hw).
 // Grid: 1-D over n * span * hw. Mirrors ref_channel_copy (engine/ops/shape.c).
 #include "common.glsl"

@@ -1,6 +1,6 @@
 /* shape.h - push constants of the shape family (engine/ops/shape.c): channel concat and split,
  * both done by one strided copy between channel ranges of two NCHW tensors with the same N, H,
- * W. */
+ * W; and batch slice, the same copy between sample ranges (tensors read as (1, N, C*H*W, 1)). */
 #ifndef VKD_SHAPE_H
 #define VKD_SHAPE_H
 

@@ -1,7 +1,9 @@
 #version 450
 // softmax_kd_mean: the batch half of the distillation term: L = T^2 / N * sum_n kl_n (KL
-// "batchmean" times T^2, RepDistiller's DistillKL). A NaN row (a NaN logit) makes L NaN,
-// decided on the bits so no device's arithmetic can lose it.
+// "batchmean" times T^2, RepDistiller's DistillKL); with scale = VKD_KD_SCALE_1, L = 1/N *
+// sum_n of the rows' first value (the plain KL, the soft-target CE: both put their per-row
+// loss there). A NaN row (a NaN logit) makes L NaN, decided on the bits so no device's
+// arithmetic can lose it.
 // Bindings: 0 per-row results (rows*VKD_KD_ROW), 1 L (1).
 // Grid: one workgroup of VKD_KD_WG; a fixed per-invocation order, then a fixed-order tree.
 // Mirrors the batch part of ref_softmax_kd_fwd (engine/ops/kd.c).
@@ -34,7 +36,9 @@ void main()
         }
         barrier();
     }
-    if (tid == 0u)
-        loss[0] = s_bad[0] != 0u ? uintBitsToFloat(0x7fc00000u)
-                                 : s_sum[0] * (pc.p.t * pc.p.t / float(pc.p.rows));
+    if (tid == 0u) {
+        float l = pc.p.scale == VKD_KD_SCALE_1 ? s_sum[0] / float(pc.p.rows)
+                                               : s_sum[0] * (pc.p.t * pc.p.t / float(pc.p.rows));
+        loss[0] = s_bad[0] != 0u ? uintBitsToFloat(0x7fc00000u) : l;
+    }
 }

@@ -9,6 +9,19 @@
  *     1.13, CPU), the exact value being 0.13081203594;
  *   - T^2 scaling: logits doubled with T = 2 give the same p and q, so 4x the T = 1 loss;
  *   - identical logits: loss 0 and gradient 0, exactly.
+ *   - a teacher whose logits are also trained by a CE (SAKD's branch), KD added after the CE:
+ *     KD is dz_t's first backward writer and must write zeros, so two identical steps give the
+ *     same dz_t, the CE's (softmax(z_t) - onehot) / N, not twice it;
+ * and of its two relatives:
+ *   - softmax_kl, same inputs: the same KL (no T^2), dz_s = (q - p) / N, and
+ *     dz_t = p (log(p / q) - KL) / N = [3/4 (log(3/2) - KL), 1/4 (log(1/2) - KL)] / N
+ *     = +-0.2059902... / N (a row of dz_t sums to 0: softmax ignores a shift of z_t); doubled
+ *     logits at T = 2: the same loss, half the gradients; identical logits: all exactly 0;
+ *   - softmax_sce: z = [0, 0], s = [1, 0], T = 1: L = log 2, dz = [-1/2, 1/2]; s = [2, 0]
+ *     (a row summing to 2): L = 2 log 2, dz = S q - s = [-1, 1]; z = [2 log 3, 0], T = 2
+ *     (q = [3/4, 1/4]), s = [1/2, 1/2]: L = -(log(3/4) + log(1/4)) / 2 = 0.8369882...,
+ *     dz = (q - s) / T = [1/8, -1/8]; CORSD's target (onehot(0) + onehot(2)) / 2 over three
+ *     equal logits: L = log 3, dz = [1/3 - 1/2, 1/3, 1/3 - 1/2].
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,18 +39,26 @@ static void expect(const char *what, double got, double want, double tol)
     failures += !ok;
 }
 
-/* loss and dz_s of KD(zs, zt, T) over n rows of k, on the reference or the device */
-static int run(struct vkd_context *ctx, int n, int k, const double *zs, const double *zt,
-               double t, double *loss, double *dzs)
+enum op { OP_KD, OP_KL, OP_SCE };
+
+/* loss, dz_s (and for OP_KL dz_t) of the op on zs, zt (OP_SCE: logits, targets) over n rows of
+ * k, on the reference or the device */
+static int run_op(struct vkd_context *ctx, enum op op, int n, int k, const double *zs,
+                  const double *zt, double t, double *loss, double *dzs, double *dzt)
 {
     struct vkd_graph *g = vkd_graph_create();
     int s = vkd_graph_input(g, "zs", VKD_F32, n, k, 1, 1);
     int tt = vkd_graph_input(g, "zt", VKD_F32, n, k, 1, 1);
     vkd_graph_set_requires_grad(g, s);
-    int l = vkd_softmax_kd(g, "kd", s, tt, (float)t);
+    if (op == OP_KL)
+        vkd_graph_set_requires_grad(g, tt);
+    int l = op == OP_KD   ? vkd_softmax_kd(g, "kd", s, tt, (float)t)
+            : op == OP_KL ? vkd_softmax_kl(g, "kl", s, tt, (float)t)
+                          : vkd_softmax_soft_ce(g, "sce", s, tt, (float)t);
     vkd_graph_loss(g, l, -1);
     vkd_graph_finalize(g, 0);
     int gs = vkd_graph_tensor_at(g, s)->grad, rc = 0;
+    int gt = op == OP_KL ? vkd_graph_tensor_at(g, tt)->grad : -1;
     size_t nk = (size_t)n * k;
     if (!ctx) {
         struct vkd_ref *e = vkd_ref_create(g);
@@ -47,13 +68,16 @@ static int run(struct vkd_context *ctx, int n, int k, const double *zs, const do
         vkd_ref_backward(e);
         *loss = vkd_ref_data(e, l)[0];
         memcpy(dzs, vkd_ref_data(e, gs), nk * sizeof(double));
+        if (gt >= 0)
+            memcpy(dzt, vkd_ref_data(e, gt), nk * sizeof(double));
         vkd_ref_destroy(e);
     } else {
         struct vkd_vk *e;
         struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
         rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, s, zs) != VKD_OK ||
              vkd_vk_write(e, tt, zt) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, l, loss) != VKD_OK || vkd_vk_read(e, gs, dzs) != VKD_OK;
+             vkd_vk_read(e, l, loss) != VKD_OK || vkd_vk_read(e, gs, dzs) != VKD_OK ||
+             (gt >= 0 && vkd_vk_read(e, gt, dzt) != VKD_OK);
         if (!rc)
             vkd_vk_destroy(e);
     }
@@ -61,8 +85,140 @@ static int run(struct vkd_context *ctx, int n, int k, const double *zs, const do
     return rc;
 }
 
+static int run(struct vkd_context *ctx, int n, int k, const double *zs, const double *zt, double t,
+               double *loss, double *dzs)
+{
+    return run_op(ctx, OP_KD, n, k, zs, zt, t, loss, dzs, NULL);
+}
+
+/* dz_t after one and after two identical steps of CE(z_t) + KD(z_s, z_t), KD added last. */
+static int teacher_run(struct vkd_context *ctx, const double *zs, const double *zt,
+                       const double *labels, double *dzt1, double *dzt2)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int s = vkd_graph_input(g, "zs", VKD_F32, 2, 3, 1, 1);
+    int tt = vkd_graph_input(g, "zt", VKD_F32, 2, 3, 1, 1);
+    int lab = vkd_graph_input(g, "labels", VKD_U32, 2, 1, 1, 1);
+    vkd_graph_set_requires_grad(g, s);
+    vkd_graph_set_requires_grad(g, tt);
+    vkd_graph_loss(g, vkd_softmax_ce(g, "ce", tt, lab, NULL, NULL), -1);
+    vkd_graph_loss(g, vkd_softmax_kd(g, "kd", s, tt, 4.0f), -1);
+    vkd_graph_finalize(g, 0);
+    int gt = vkd_graph_tensor_at(g, tt)->grad, rc = 0;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        memcpy(vkd_ref_data(e, s), zs, 6 * sizeof(double));
+        memcpy(vkd_ref_data(e, tt), zt, 6 * sizeof(double));
+        memcpy(vkd_ref_data(e, lab), labels, 2 * sizeof(double));
+        for (int step = 0; step < 2; step++) {
+            vkd_ref_forward(e);
+            vkd_ref_backward(e);
+            memcpy(step ? dzt2 : dzt1, vkd_ref_data(e, gt), 6 * sizeof(double));
+        }
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, s, zs) != VKD_OK ||
+             vkd_vk_write(e, tt, zt) != VKD_OK || vkd_vk_write(e, lab, labels) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, gt, dzt1) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, gt, dzt2) != VKD_OK;
+        if (!rc)
+            vkd_vk_destroy(e);
+    }
+    vkd_graph_destroy(g);
+    return rc;
+}
+
+static void teacher_check(struct vkd_context *ctx)
+{
+    const double zs[6] = {1, 2, 3, 4, 5, 6}, zt[6] = {0, log(2.0), 0, 0, 0, log(2.0)};
+    const double labels[2] = {0, 2};
+    double d1[6], d2[6];
+    if (teacher_run(ctx, zs, zt, labels, d1, d2)) {
+        failures++;
+        return;
+    }
+    /* softmax([0, log 2, 0]) = [1/4, 1/2, 1/4]; label 0: (1/4 - 1) / 2 */
+    expect("teacher also under CE: dz_t[0] = CE's (1/4 - 1) / N", d1[0], -0.375, 1e-6);
+    expect("... and the same after a second step (not accumulated)", d2[0], -0.375, 1e-6);
+    expect("... dz_t[5] = (1/2 - 1) / N after a second step", d2[5], -0.25, 1e-6);
+}
+
+static void kl_checks(struct vkd_context *ctx)
+{
+    double zs[4] = {0, 0, 0, 0}, zt[4] = {log(3.0), 0, log(3.0), 0}, loss, ds[4], dt[4];
+    if (run_op(ctx, OP_KL, 2, 2, zs, zt, 1, &loss, ds, dt)) {
+        failures++;
+        return;
+    }
+    double kl = 0.75 * log(1.5) + 0.25 * log(0.5);
+    expect("kl: KL([3/4,1/4] || [1/2,1/2]) at T=1, batchmean", loss, kl, 1e-6);
+    expect("kl: dz_s[0] = (q0 - p0) / N", ds[0], -0.125, 1e-6);
+    expect("kl: dz_s[3] = (q1 - p1) / N", ds[3], 0.125, 1e-6);
+    expect("kl: dz_t[0] = 3/4 (log(3/2) - KL) / N", dt[0], 0.75 * (log(1.5) - kl) / 2, 1e-6);
+    expect("kl: dz_t[1] = 1/4 (log(1/2) - KL) / N", dt[1], 0.25 * (log(0.5) - kl) / 2, 1e-6);
+    expect("kl: a row of dz_t sums to 0", dt[2] + dt[3], 0, 1e-7);
+    double zs2[4] = {0}, zt2[4] = {2 * log(3.0), 0, 2 * log(3.0), 0}, loss2, ds2[4], dt2[4];
+    if (run_op(ctx, OP_KL, 2, 2, zs2, zt2, 2, &loss2, ds2, dt2)) {
+        failures++;
+        return;
+    }
+    expect("kl: doubled logits at T=2, the same loss (no T^2)", loss2, kl, 1e-6);
+    expect("kl: ... and half dz_s", ds2[0], -0.0625, 1e-6);
+    expect("kl: ... and half dz_t", dt2[0], 0.75 * (log(1.5) - kl) / 4, 1e-6);
+    double same[6] = {1, -2, 3, 0.5, 0.25, -7}, l0, d0[6], d1[6];
+    if (run_op(ctx, OP_KL, 2, 3, same, same, 4, &l0, d0, d1)) {
+        failures++;
+        return;
+    }
+    double dmax = 0;
+    for (int i = 0; i < 6; i++)
+        dmax = fmax(dmax, fmax(fabs(d0[i]), fabs(d1[i])));
+    expect("kl: identical logits: loss exactly 0", l0, 0, 0);
+    expect("kl: identical logits: both gradients exactly 0", dmax, 0, 0);
+}
+
+static void sce_checks(struct vkd_context *ctx)
+{
+    double z[2] = {0, 0}, s1[2] = {1, 0}, s2[2] = {2, 0}, loss, dz[2];
+    if (run_op(ctx, OP_SCE, 1, 2, z, s1, 1, &loss, dz, NULL)) {
+        failures++;
+        return;
+    }
+    expect("sce: z=[0,0], s=[1,0], T=1: L = log 2", loss, log(2.0), 1e-6);
+    expect("sce: dz[0] = q0 - s0 = -1/2", dz[0], -0.5, 1e-6);
+    if (run_op(ctx, OP_SCE, 1, 2, z, s2, 1, &loss, dz, NULL)) {
+        failures++;
+        return;
+    }
+    expect("sce: s=[2,0] (sums to 2): L = 2 log 2", loss, 2 * log(2.0), 1e-6);
+    expect("sce: dz = S q - s = [-1, 1]: dz[0]", dz[0], -1, 1e-6);
+    expect("sce: dz[1]", dz[1], 1, 1e-6);
+    double z3[2] = {2 * log(3.0), 0}, s3[2] = {0.5, 0.5};
+    if (run_op(ctx, OP_SCE, 1, 2, z3, s3, 2, &loss, dz, NULL)) {
+        failures++;
+        return;
+    }
+    expect("sce: q=[3/4,1/4] at T=2, s=[1/2,1/2]: L", loss, -(log(0.75) + log(0.25)) / 2, 1e-6);
+    expect("sce: dz[0] = (q0 - s0) / T = 1/8", dz[0], 0.125, 1e-6);
+    double z4[3] = {0.5, 0.5, 0.5}, s4[3] = {0.5, 0, 0.5}, dz4[3];
+    if (run_op(ctx, OP_SCE, 1, 3, z4, s4, 3, &loss, dz4, NULL)) {
+        failures++;
+        return;
+    }
+    expect("sce: CORSD target (onehot(0) + onehot(2)) / 2, equal logits: L = log 3", loss, log(3.0),
+           1e-6);
+    expect("sce: dz[0] = (1/3 - 1/2) / T", dz4[0], (1.0 / 3 - 0.5) / 3, 1e-6);
+    expect("sce: dz[1] = (1/3) / T", dz4[1], 1.0 / 9, 1e-6);
+}
+
 static void hand_checks(struct vkd_context *ctx)
 {
+    teacher_check(ctx);
+    kl_checks(ctx);
+    sce_checks(ctx);
+
     double zs[4] = {0, 0, 0, 0}, zt[4] = {log(3.0), 0, log(3.0), 0}, loss, dz[4];
     if (run(ctx, 2, 2, zs, zt, 1, &loss, dz)) {
         failures++;

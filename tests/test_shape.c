@@ -4,6 +4,13 @@
  * concat of a (1, 1, 1, 2) = [1, 2] and b (1, 2, 1, 2) = [3, 4, 5, 6] is [1, 2, 3, 4, 5, 6];
  * its backward hands dy = [10 .. 15] back as da = [10, 11], db = [12 .. 15]; split of
  * channels [1, 2) of that 3-channel y is [3, 4] and its backward is [0, 0, dy, 0, 0].
+ * Batch slice: the thirds of x (3, 1, 1, 2) = [1 .. 6] are [1, 2], [3, 4], [5, 6]; with the
+ * first two seeded [10, 20], [30, 40], the third not (no backward), and x also copied with the
+ * copy seeded [1 .. 6], dx = [11, 22, 33, 44, 5, 6]; a middle slice [1, 2) alone, seeded
+ * [30, 40], gives dx = [0, 0, 30, 40, 0, 0] (its overwriting backward zeros the rest).
+ * Grouped slice: interleaved triplets x (6, 1, 1, 1) = [1 .. 6] = a0 p0 n0 a1 p1 n1: the
+ * positives (groups 2, sample 1 of each) are [2, 5]; alone, seeded [30, 40], dx = [0, 30, 0, 0,
+ * 40, 0].
  */
 #include <math.h>
 #include <stdio.h>
@@ -82,11 +89,128 @@ static void hand_checks(struct vkd_context *ctx)
     expect("concat backward: db = dy[2:6] + the split's [100, 200] on channel 1", db, want_db, 4);
 }
 
+/* The slices of x (3, 1, 1, 2) = [1 .. 6] described at the top; alone: only the middle one. */
+static void slice_check(struct vkd_context *ctx, int alone)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int x = vkd_graph_input(g, "x", VKD_F32, 3, 1, 1, 2);
+    vkd_graph_set_requires_grad(g, x);
+    int ya = alone ? -1 : vkd_batch_slice(g, "anchor", x, 0, 1);
+    int yp = vkd_batch_slice(g, "positive", x, 1, 1);
+    int yn = alone ? -1 : vkd_batch_slice(g, "negative", x, 2, 1);
+    int cp = alone ? -1 : vkd_copy(g, "copy", x);
+    int da = vkd_graph_input(g, "da", VKD_F32, 1, 1, 1, 2);
+    int dp = vkd_graph_input(g, "dp", VKD_F32, 1, 1, 1, 2);
+    int dc = vkd_graph_input(g, "dc", VKD_F32, 3, 1, 1, 2);
+    vkd_graph_seed(g, yp, dp);
+    if (!alone) {
+        vkd_graph_seed(g, ya, da);
+        vkd_graph_seed(g, cp, dc);
+    }
+    vkd_graph_finalize(g, 0);
+    const double xv[6] = {1, 2, 3, 4, 5, 6}, dav[2] = {10, 20}, dpv[2] = {30, 40};
+    double yav[2] = {0}, ypv[2], ynv[2] = {0}, dx[6];
+    int gx = vkd_graph_tensor_at(g, x)->grad, rc = 0;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        memcpy(vkd_ref_data(e, x), xv, sizeof(xv));
+        memcpy(vkd_ref_data(e, da), dav, sizeof(dav));
+        memcpy(vkd_ref_data(e, dp), dpv, sizeof(dpv));
+        memcpy(vkd_ref_data(e, dc), xv, sizeof(xv));
+        for (int i = 0; i < 6; i++)
+            vkd_ref_data(e, gx)[i] = NAN; /* stale memory: all of dx must be written */
+        vkd_ref_forward(e);
+        vkd_ref_backward(e);
+        memcpy(ypv, vkd_ref_data(e, yp), sizeof(ypv));
+        if (!alone) {
+            memcpy(yav, vkd_ref_data(e, ya), sizeof(yav));
+            memcpy(ynv, vkd_ref_data(e, yn), sizeof(ynv));
+        }
+        memcpy(dx, vkd_ref_data(e, gx), sizeof(dx));
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e = NULL;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        const double nan6[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, x, xv) != VKD_OK ||
+             vkd_vk_write(e, da, dav) != VKD_OK || vkd_vk_write(e, dp, dpv) != VKD_OK ||
+             vkd_vk_write(e, dc, xv) != VKD_OK || vkd_vk_write(e, gx, nan6) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, yp, ypv) != VKD_OK ||
+             (!alone && (vkd_vk_read(e, ya, yav) != VKD_OK || vkd_vk_read(e, yn, ynv) != VKD_OK)) ||
+             vkd_vk_read(e, gx, dx) != VKD_OK;
+        if (rc)
+            printf("FAIL: device: %s\n", vkd_context_error(ctx));
+        vkd_vk_destroy(e);
+    }
+    vkd_graph_destroy(g);
+    if (rc) {
+        failures++;
+        return;
+    }
+    const double want_p[2] = {3, 4}, want_alone[6] = {0, 0, 30, 40, 0, 0};
+    const double want_a[2] = {1, 2}, want_n[2] = {5, 6}, want_dx[6] = {11, 22, 33, 44, 5, 6};
+    expect("batch slice [1, 2) of [1 .. 6] (3 samples of 2) = [3, 4]", ypv, want_p, 2);
+    if (alone) {
+        expect("middle slice alone: dx = [0, 0, 30, 40, 0, 0]", dx, want_alone, 6);
+        return;
+    }
+    expect("anchor third = [1, 2]", yav, want_a, 2);
+    expect("negative third = [5, 6]", ynv, want_n, 2);
+    expect("thirds + copy: dx = [11, 22, 33, 44, 5, 6]", dx, want_dx, 6);
+}
+
+static void triplet_check(struct vkd_context *ctx)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int x = vkd_graph_input(g, "x", VKD_F32, 6, 1, 1, 1);
+    vkd_graph_set_requires_grad(g, x);
+    int yp = vkd_batch_slice_groups(g, "positives", x, 2, 1, 1);
+    int dp = vkd_graph_input(g, "dp", VKD_F32, 2, 1, 1, 1);
+    vkd_graph_seed(g, yp, dp);
+    vkd_graph_finalize(g, 0);
+    const double xv[6] = {1, 2, 3, 4, 5, 6}, dpv[2] = {30, 40};
+    const double nan6[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    double ypv[2], dx[6];
+    int gx = vkd_graph_tensor_at(g, x)->grad, rc = 0;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        memcpy(vkd_ref_data(e, x), xv, sizeof(xv));
+        memcpy(vkd_ref_data(e, dp), dpv, sizeof(dpv));
+        memcpy(vkd_ref_data(e, gx), nan6, sizeof(nan6)); /* stale memory */
+        vkd_ref_forward(e);
+        vkd_ref_backward(e);
+        memcpy(ypv, vkd_ref_data(e, yp), sizeof(ypv));
+        memcpy(dx, vkd_ref_data(e, gx), sizeof(dx));
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e = NULL;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, x, xv) != VKD_OK ||
+             vkd_vk_write(e, dp, dpv) != VKD_OK || vkd_vk_write(e, gx, nan6) != VKD_OK ||
+             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, yp, ypv) != VKD_OK ||
+             vkd_vk_read(e, gx, dx) != VKD_OK;
+        if (rc)
+            printf("FAIL: device: %s\n", vkd_context_error(ctx));
+        vkd_vk_destroy(e);
+    }
+    vkd_graph_destroy(g);
+    if (rc) {
+        failures++;
+        return;
+    }
+    const double want_p[2] = {2, 5}, want_dx[6] = {0, 30, 0, 0, 40, 0};
+    expect("positives of interleaved triplets [1 .. 6] = [2, 5]", ypv, want_p, 2);
+    expect("... alone: dx = [0, 30, 0, 0, 40, 0]", dx, want_dx, 6);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
         struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
         hand_checks(ctx);
+        slice_check(ctx, 0);
+        slice_check(ctx, 1);
+        triplet_check(ctx);
         if (ctx)
             failures += vkd_test_context_done(ctx);
     }

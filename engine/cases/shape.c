@@ -5,10 +5,17 @@
  * stage-1 maps of 16 channels at 32x32); inputs without a gradient among ones with; inputs that
  * feed another node (backward adds: node.acc); split of the first, a middle, the last and the
  * whole channel range, two splits of one tensor (the later overwrites dx with zeros outside its
- * range, the earlier adds its own), and a split whose input feeds another node.
+ * range, the earlier adds its own), and a split whose input feeds another node; batch slices:
+ * the whole batch, one sample, a middle range alone (its overwriting backward must zero the
+ * samples it does not cover), the anchor / positive / negative thirds of a triplet batch with
+ * and without another consumer of the batch, and two overlapping slices that leave a sample
+ * uncovered; grouped slices: a range of every group alone (zeros elsewhere in every group) and
+ * with another consumer, and the three members of interleaved triplets (CORSD's batch order).
  *
  * Reduction lengths (vkd_check_k): every pass copies, so the outputs are exact: K = 1; a
- * gradient that adds to another is one fp32 addition: K = 2.
+ * gradient that adds to another is one fp32 addition: K = 2; where up to three additions meet
+ * (overlapping slices plus another consumer, or thirds plus a consumer) K = 4, a bound on the
+ * fp32 additions behind one element.
  */
 #include <stdio.h>
 
@@ -85,6 +92,60 @@ static struct vkd_check *split_case(const int *a)
     return c;
 }
 
+enum { SL_THIRDS = 1, SL_OVERLAP = 2, SL_FANOUT = 4, SL_TRIPLETS = 8 };
+
+/* a: n c h w n0 cnt flags groups (0 means 1; vkd_batch_slice_groups). SL_THIRDS: three
+ * slices [0, N/3), [N/3, 2N/3), [2N/3, N) (n0 and cnt unused; N a multiple of 3);
+ * SL_TRIPLETS: the same members of an interleaved batch a0 p0 n0 a1 ...: three grouped slices
+ * (groups N/3, n0 0, 1, 2, one sample each); SL_OVERLAP: a second slice [n0 + cnt - 1, N - 1) that
+ * overlaps the first in one sample and leaves the last uncovered ("ovl"); SL_FANOUT: x also
+ * feeds a seeded relu added after the slices. */
+static struct vkd_check *slice_case(const int *a)
+{
+    int nb = a[0], n0 = a[4], cnt = a[5], flags = a[6], groups = a[7] ? a[7] : 1;
+    char shape[64];
+    if (flags & (SL_THIRDS | SL_TRIPLETS))
+        snprintf(shape, sizeof(shape), "%dx%dx%dx%d %s%s", nb, a[1], a[2], a[3],
+                 flags & SL_THIRDS ? "thirds" : "triplets", flags & SL_FANOUT ? " acc" : "");
+    else
+        snprintf(shape, sizeof(shape), "%dx%dx%dx%d %d x [%d,%d)%s%s", nb, a[1], a[2], a[3], groups,
+                 n0, n0 + cnt, flags & SL_OVERLAP ? " + overlap" : "",
+                 flags & SL_FANOUT ? " acc" : "");
+    struct vkd_check *c = vkd_check_create("batch_slice", shape);
+    if (!c)
+        return NULL;
+    struct vkd_graph *g = vkd_check_graph(c);
+    int x = vkd_graph_input(g, "x", VKD_F32, nb, a[1], a[2], a[3]);
+    vkd_graph_set_requires_grad(g, x);
+    int adds = 0; /* gradient contributions that meet on one sample, less one */
+    static const char *const names[3] = {"anchor", "positive", "negative"};
+    if (flags & SL_THIRDS) {
+        for (int j = 0; j < 3; j++)
+            vkd_check_seed(c, vkd_batch_slice(g, names[j], x, j * nb / 3, nb / 3));
+    } else if (flags & SL_TRIPLETS) {
+        for (int j = 0; j < 3; j++)
+            vkd_check_seed(c, vkd_batch_slice_groups(g, names[j], x, nb / 3, j, 1));
+    } else {
+        vkd_check_seed(c, vkd_batch_slice_groups(g, "y", x, groups, n0, cnt));
+        if (flags & SL_OVERLAP) {
+            int o0 = n0 + cnt - 1; /* groups == 1 */
+            vkd_check_seed(c, vkd_batch_slice(g, "y2", x, o0, nb - 1 - o0));
+            adds++;
+        }
+    }
+    if (flags & SL_FANOUT) {
+        vkd_check_uniform_gap(c, x, -1, 1, 1e-3); /* relu's FD stays off its kink */
+        vkd_check_seed(c, vkd_relu(g, "r", x));
+        adds++;
+    }
+    vkd_check_k(c, x, adds == 0 ? 1 : adds == 1 ? 2 : 4);
+    if (vkd_check_finalize(c) != VKD_OK) {
+        vkd_check_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
 static const struct vkd_case cases[] = {
     {"concat 1x(1)x1x1", 0, concat_case, {1, 1, 1, 0, 1, 1}},
     {"concat 1x(1+1)x1x1", 0, concat_case, {1, 1, 1, 0, 2, 1, 1}},
@@ -100,6 +161,20 @@ static const struct vkd_case cases[] = {
     {"split 2x6x9x7 [0,2) + [3,6)", 1, split_case, {2, 6, 9, 7, 0, 2, SP_TWICE}},
     {"split 1x5x31x37 [1,4) acc", 0, split_case, {1, 5, 31, 37, 1, 3, SP_FANOUT}},
     {"split 6x32x32x32 [16,32) (CORSD pair)", 1, split_case, {6, 32, 32, 32, 16, 16, 0}},
+    {"slice 1x1x1x1 [0,1)", 0, slice_case, {1, 1, 1, 1, 0, 1, 0}},
+    {"slice 5x3x7x7 [0,5)", 0, slice_case, {5, 3, 7, 7, 0, 5, 0}},
+    {"slice 7x3x5x5 [2,5)", 1, slice_case, {7, 3, 5, 5, 2, 3, 0}},
+    {"slice 11x2x3x1 [10,11)", 0, slice_case, {11, 2, 3, 1, 10, 1, 0}},
+    {"slice 9x5x3x3 thirds", 1, slice_case, {9, 5, 3, 3, 0, 0, SL_THIRDS}},
+    {"slice 3x1x1x1 thirds acc", 0, slice_case, {3, 1, 1, 1, 0, 0, SL_THIRDS | SL_FANOUT}},
+    {"slice 15x7x5x3 thirds acc", 1, slice_case, {15, 7, 5, 3, 0, 0, SL_THIRDS | SL_FANOUT}},
+    {"slice 8x3x13x1 [1,4) ovl acc", 0, slice_case, {8, 3, 13, 1, 1, 3, SL_OVERLAP | SL_FANOUT}},
+    {"slice 129x16x32x32 thirds (CORSD)", 0, slice_case, {129, 16, 32, 32, 0, 0, SL_THIRDS}},
+    {"slice 12x2x3x5 3 x [1,3)", 1, slice_case, {12, 2, 3, 5, 1, 2, 0, 3}},
+    {"slice 10x3x1x7 5 x [1,2) acc", 0, slice_case, {10, 3, 1, 7, 1, 1, SL_FANOUT, 5}},
+    {"slice 3x2x2x2 triplets", 0, slice_case, {3, 2, 2, 2, 0, 0, SL_TRIPLETS}},
+    {"slice 21x5x3x3 triplets acc", 1, slice_case, {21, 5, 3, 3, 0, 0, SL_TRIPLETS | SL_FANOUT}},
+    {"slice 129x16x32x32 triplets (CORSD)", 0, slice_case, {129, 16, 32, 32, 0, 0, SL_TRIPLETS}},
 };
 
 const struct vkd_case_family vkd_cases_shape = {"shape", cases, sizeof(cases) / sizeof(cases[0])};
