@@ -3,7 +3,11 @@
  * CIFAR batches, K = 2 .. 1000, temperatures 1, 4 and 20, logits up to +-30 (teacher
  * probabilities that underflow to 0 at T = 1), identical teacher and student (loss and
  * gradient exactly 0), the loss weight from a step-parameter slot, and student logits that
- * feed another node (backward adds: node.acc).
+ * feed another node (backward adds: node.acc). The two-sided KL over the same ranges, with
+ * gradients to both sides, to one side only, and a teacher close to the student (KL far below
+ * its terms); the soft-target CE against probability rows, CORSD's half-hot targets, rows
+ * summing to about K, and signed rows; and corsd_aux, CORSD's aux terms of one stage composed
+ * from grouped batch slices, both KLs and both soft CEs.
  *
  * Reduction lengths (vkd_check_k): the per-row sums run over K terms exp(x) with x = (z - m)/T
  * in [-2R/T, 0] for logits in [-R, R]; as in engine/cases/loss.c, an exp amplifies its
