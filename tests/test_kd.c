@@ -21,7 +21,12 @@
  *     (a row summing to 2): L = 2 log 2, dz = S q - s = [-1, 1]; z = [2 log 3, 0], T = 2
  *     (q = [3/4, 1/4]), s = [1/2, 1/2]: L = -(log(3/4) + log(1/4)) / 2 = 0.8369882...,
  *     dz = (q - s) / T = [1/8, -1/8]; CORSD's target (onehot(0) + onehot(2)) / 2 over three
- *     equal logits: L = log 3, dz = [1/3 - 1/2, 1/3, 1/3 - 1/2].
+ *     equal logits: L = log 3, dz = [1/3 - 1/2, 1/3, 1/3 - 1/2];
+ *   - both against PyTorch (torch 1.13, float64, autograd) on zs = [[1, -2, 0.5], [3, 0.25, -1]],
+ *     zt = [[0.5, 1, -1.5], [-2, 2, 1]], s = [[0.5, 0, 0.5], [0.2, 0.7, 0.4]] (the second row
+ *     sums to 1.3), T = 3: F.kl_div(F.log_softmax(zs / T, 1), F.log_softmax(zt / T, 1),
+ *     reduction="batchmean", log_target=True) and F.cross_entropy(zs / T, s) (probability
+ *     targets: the same unnormalised sum), with the gradients autograd gives for zs and zt.
  */
 #include <math.h>
 #include <stdio.h>
@@ -213,8 +218,42 @@ static void sce_checks(struct vkd_context *ctx)
     expect("sce: dz[1] = (1/3) / T", dz4[1], 1.0 / 9, 1e-6);
 }
 
+static void torch_checks(struct vkd_context *ctx)
+{
+    const double zs[6] = {1, -2, 0.5, 3, 0.25, -1}, zt[6] = {0.5, 1, -1.5, -2, 2, 1};
+    const double s[6] = {0.5, 0, 0.5, 0.2, 0.7, 0.4};
+    /* the values PyTorch printed (see the top) */
+    const double kl = 0.3464347713573454, sce = 1.357428331244163;
+    const double dzs[6] = {0.01341822806207004, -0.04537590078189644,  0.031957672719826406,
+                           0.0780066944494736,  -0.044107260936882574, -0.033899433512591046};
+    const double dzt[6] = {-0.02574066228356758, 0.05483327621939121, -0.029092613935823606,
+                           -0.04394403554767858, 0.02267257680357859, 0.021271458744099945};
+    const double dz[6] = {-0.008067080826267864, 0.027688906911367914, -0.019621826085100047,
+                          0.09691830299713976,   -0.06458559490207623, -0.03233270809506354};
+    double loss, g0[6], g1[6], e0 = 0, e1 = 0;
+    if (run_op(ctx, OP_KL, 2, 3, zs, zt, 3, &loss, g0, g1)) {
+        failures++;
+        return;
+    }
+    expect("kl vs PyTorch's F.kl_div(log_target, batchmean)", loss, kl, 1e-6);
+    for (int i = 0; i < 6; i++)
+        e0 = fmax(e0, fabs(g0[i] - dzs[i])), e1 = fmax(e1, fabs(g1[i] - dzt[i]));
+    expect("kl: max |dz_s - PyTorch's autograd|", e0, 0, 1e-7);
+    expect("kl: max |dz_t - PyTorch's autograd|", e1, 0, 1e-7);
+    if (run_op(ctx, OP_SCE, 2, 3, zs, s, 3, &loss, g0, NULL)) {
+        failures++;
+        return;
+    }
+    e0 = 0;
+    for (int i = 0; i < 6; i++)
+        e0 = fmax(e0, fabs(g0[i] - dz[i]));
+    expect("sce vs PyTorch's F.cross_entropy(z / T, s)", loss, sce, 1e-6);
+    expect("sce: max |dz - PyTorch's autograd|", e0, 0, 1e-7);
+}
+
 static void hand_checks(struct vkd_context *ctx)
 {
+    torch_checks(ctx);
     teacher_check(ctx);
     kl_checks(ctx);
     sce_checks(ctx);

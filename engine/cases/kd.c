@@ -3,7 +3,11 @@
  * CIFAR batches, K = 2 .. 1000, temperatures 1, 4 and 20, logits up to +-30 (teacher
  * probabilities that underflow to 0 at T = 1), identical teacher and student (loss and
  * gradient exactly 0), the loss weight from a step-parameter slot, and student logits that
- * feed another node (backward adds: node.acc).
+ * feed another node (backward adds: node.acc). The two-sided KL over the same ranges, with
+ * gradients to both sides, to one side only, and a teacher close to the student (KL far below
+ * its terms); the soft-target CE against probability rows, CORSD's half-hot targets, rows
+ * summing to about K, and signed rows; and corsd_aux, CORSD's aux terms of one stage composed
+ * from grouped batch slices, both KLs and both soft CEs.
  *
  * Reduction lengths (vkd_check_k): the per-row sums run over K terms exp(x) with x = (z - m)/T
  * in [-2R/T, 0] for logits in [-R, R]; as in engine/cases/loss.c, an exp amplifies its
@@ -42,6 +46,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vkd_cases.h"
 #include "vkd_ops.h"
@@ -163,15 +168,11 @@ static void lse_row(const double *x, int k, double t, double *m, double *l)
     *l = log(s);
 }
 
-/* The condition numbers of softmax_kl's two gradients (see the top). */
-static int kl_grad_condition(const double *zs, const double *zt, int n, int k, double t,
-                             double *kappa_s, double *kappa_t)
+/* Per element of softmax_kl's two gradients (n rows of k, in units of dL / (N T)): the error
+ * magnitudes ms, mt and the values vs, vt of the top. */
+static void kl_grad_mags(const double *zs, const double *zt, int n, int k, double t, double *ms,
+                         double *vs, double *mt, double *vt)
 {
-    size_t nk = (size_t)n * k;
-    double *w = malloc(sizeof(double) * 4 * nk);
-    if (!w)
-        return -1;
-    double *ms_ = w, *vs = w + nk, *mt_ = w + 2 * nk, *vt = w + 3 * nk;
     for (int r = 0; r < n; r++) {
         const double *a = zs + (size_t)r * k, *b = zt + (size_t)r * k;
         double ma, la, mb, lb, kl = 0, sd = 0;
@@ -185,12 +186,23 @@ static int kl_grad_condition(const double *zs, const double *zt, int n, int k, d
         for (int i = 0; i < k; i++) {
             size_t j = (size_t)r * k + i;
             double lp = b[i] / t - mb - lb, lq = a[i] / t - ma - la, p = exp(lp);
-            ms_[j] = exp(lq) + p, vs[j] = exp(lq) - p;
-            mt_[j] = p * (fabs(lp - lq) + 1 + sd), vt[j] = p * ((lp - lq) - kl);
+            ms[j] = exp(lq) + p, vs[j] = exp(lq) - p;
+            mt[j] = p * (fabs(lp - lq) + 1 + sd), vt[j] = p * ((lp - lq) - kl);
         }
     }
-    *kappa_s = cond(ms_, vs, nk);
-    *kappa_t = cond(mt_, vt, nk);
+}
+
+/* The condition numbers of softmax_kl's two gradients (see the top). */
+static int kl_grad_condition(const double *zs, const double *zt, int n, int k, double t,
+                             double *kappa_s, double *kappa_t)
+{
+    size_t nk = (size_t)n * k;
+    double *w = malloc(sizeof(double) * 4 * nk);
+    if (!w)
+        return -1;
+    kl_grad_mags(zs, zt, n, k, t, w, w + nk, w + 2 * nk, w + 3 * nk);
+    *kappa_s = cond(w, w + nk, nk);
+    *kappa_t = cond(w + 2 * nk, w + 3 * nk, nk);
     free(w);
     return 0;
 }
@@ -289,15 +301,18 @@ static void draw_targets(double *s, int n, int k, int kind, struct vkd_rng *rng)
     }
 }
 
-/* The condition numbers of softmax_sce's rows, loss and gradient (see the top). */
+/* The condition numbers of softmax_sce's rows, loss and gradient (see the top); mg_out and
+ * vg_out, when not NULL, get the gradient's per-element error magnitudes and values (in units
+ * of dL / (N T)). */
 static int sce_condition(const double *z, const double *s, int n, int k, double t, double *k_rows,
-                         double *k_loss, double *k_grad)
+                         double *k_loss, double *k_grad, double *mg_out, double *vg_out)
 {
     size_t nk = (size_t)n * k, nr = (size_t)n * VKD_KD_ROW;
-    double *w = malloc(sizeof(double) * 2 * (nk + nr));
+    double *w = calloc(2 * (nk + nr), sizeof(double)); /* zeroed: GCC cannot see n >= 1 */
     if (!w)
         return -1;
-    double *mg = w, *vg = w + nk, *mr = w + 2 * nk, *vr = mr + nr, ml = 0, vl = 0;
+    double *mg = w, *vg = w + nk, *mr = w + 2 * nk, *vr = w + 2 * nk + nr;
+    double ml = 0, vl = 0;
     for (int r = 0; r < n; r++) {
         const double *a = z + (size_t)r * k, *sr = s + (size_t)r * k;
         double m, l, ss = 0, sa = 0, ce = 0, mag = 0;
@@ -322,6 +337,10 @@ static int sce_condition(const double *z, const double *s, int n, int k, double 
     *k_rows = cond(mr, vr, nr);
     *k_loss = cond(&ml, &vl, 1);
     *k_grad = cond(mg, vg, nk);
+    if (mg_out && vg_out) {
+        memcpy(mg_out, mg, sizeof(double) * nk);
+        memcpy(vg_out, vg, sizeof(double) * nk);
+    }
     free(w);
     return 0;
 }
@@ -351,7 +370,7 @@ static struct vkd_check *sce_case(const int *a)
         draw(vz, nk, a[2], &rng);
         draw_targets(vs, n, k, kind, &rng);
     }
-    if (!vz || !vs || sce_condition(vz, vs, n, k, t, &k_rows, &k_loss, &k_grad)) {
+    if (!vz || !vs || sce_condition(vz, vs, n, k, t, &k_rows, &k_loss, &k_grad, NULL, NULL)) {
         free(vz);
         free(vs);
         vkd_check_destroy(c);
@@ -374,6 +393,144 @@ static struct vkd_check *sce_case(const int *a)
     vkd_check_k(c, vkd_graph_find(g, "sce.rows"), k_kd(k, a[2], t) * k_rows * k_rows);
     vkd_check_k(c, loss, k_kd(n + k, a[2], t) * k_loss * k_loss);
     vkd_check_k(c, z, k_kd(k, a[2], t) * k_grad * k_grad);
+    if (vkd_check_finalize(c) != VKD_OK) {
+        vkd_check_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Rows j, j + 3, j + 6, ... of x (3b rows of k) into y (b rows): one triplet member. */
+static void member_rows(const double *x, int b, int k, int j, double *y)
+{
+    for (int r = 0; r < b; r++)
+        memcpy(y + (size_t)r * k, x + ((size_t)3 * r + j) * k, sizeof(double) * k);
+}
+
+/* Sets member j's rows of a (3b rows of k) to wa * ma + wb * mb (mb may be NULL). */
+static void member_put(double *a, int b, int k, int j, double wa, const double *ma, double wb,
+                       const double *mb)
+{
+    for (int r = 0; r < b; r++)
+        for (int i = 0; i < k; i++) {
+            size_t src = (size_t)r * k + i;
+            a[((size_t)3 * r + j) * k + i] = wa * ma[src] + (mb ? wb * mb[src] : 0);
+        }
+}
+
+/* Registers loss L with a new step-parameter slot of weight w. */
+static void weighted_loss(struct vkd_check *c, int loss, double w)
+{
+    int slot = vkd_graph_alloc_slot(vkd_check_graph(c));
+    vkd_graph_loss(vkd_check_graph(c), loss, slot);
+    vkd_check_step(c, slot, w);
+}
+
+/*
+ * CORSD's aux terms of one shallow stage against the deepest (methods.md section 4, items 4 to
+ * 6) on the aux logits zk, z4 (3B, K) of an interleaved triplet batch a0 p0 n0 a1 ..., both
+ * trained: positives and negatives taken with vkd_batch_slice_groups, then
+ *   lc KL(p4 -> pk) + lcs KL(n4 -> nk) + (tcs - lcs) (SoftCE(nk, s) + SoftCE(n4, s)),
+ * s = (onehot(y_a) + onehot(y_n)) / 2, weights 0.16, 0.04, 0.01 from step-parameter slots.
+ * The anchors' rows get zeros (the overwriting slice backward); a negative's row sums a KL and
+ * a soft-CE gradient, so each gradient's k comes from the condition number of that weighted sum,
+ * its magnitudes the weighted sums of the terms' (see the top).
+ * a: B K range T
+ */
+static struct vkd_check *corsd_case(const int *a)
+{
+    const double w_pos = 0.16, w_neg = 0.04, w_ce = 0.01;
+    int b = a[0], k = a[1];
+    double t = a[3];
+    char shape[64];
+    snprintf(shape, sizeof(shape), "3x%dx%d +-%d T%d triplets", b, k, a[2], a[3]);
+    struct vkd_check *c = vkd_check_create("corsd_aux", shape);
+    if (!c)
+        return NULL;
+    size_t bk = (size_t)b * k, nk = 3 * bk;
+    /* zk z4 | s pk p4 nk n4 | 4 KL + 2 SCE magnitude/value arrays | dzk dz4 magnitude/value */
+    double *w = malloc(sizeof(double) * (2 * nk + 5 * bk + 12 * bk + 4 * nk));
+    if (!w) {
+        vkd_check_destroy(c);
+        return NULL;
+    }
+    double *zk = w, *z4 = zk + nk, *st = z4 + nk, *pk = st + bk, *p4 = pk + bk, *nn = p4 + bk;
+    double *n4 = nn + bk, *kp = n4 + bk, *kn = kp + 4 * bk, *ck = kn + 4 * bk, *c4 = ck + 2 * bk;
+    double *mk = c4 + 2 * bk, *vk = mk + nk, *m4 = vk + nk, *v4 = m4 + nk;
+    struct vkd_rng rng = {(uint64_t)(b * 7919 + k * 31 + a[3] + 4242)};
+    draw(zk, nk, a[2], &rng);
+    draw(z4, nk, a[2], &rng);
+    draw_targets(st, b, k, SCE_CORSD, &rng);
+    member_rows(zk, b, k, 1, pk);
+    member_rows(z4, b, k, 1, p4);
+    member_rows(zk, b, k, 2, nn);
+    member_rows(z4, b, k, 2, n4);
+    kl_grad_mags(pk, p4, b, k, t, kp, kp + bk, kp + 2 * bk, kp + 3 * bk);
+    kl_grad_mags(nn, n4, b, k, t, kn, kn + bk, kn + 2 * bk, kn + 3 * bk);
+    double kr_k, kl_k, kg, kr_4, kl_4;
+    if (sce_condition(nn, st, b, k, t, &kr_k, &kl_k, &kg, ck, ck + bk) ||
+        sce_condition(n4, st, b, k, t, &kr_4, &kl_4, &kg, c4, c4 + bk)) {
+        free(w);
+        vkd_check_destroy(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < nk; i++)
+        mk[i] = vk[i] = m4[i] = v4[i] = 0; /* the anchors */
+    member_put(mk, b, k, 1, w_pos, kp, 0, NULL);
+    member_put(vk, b, k, 1, w_pos, kp + bk, 0, NULL);
+    member_put(mk, b, k, 2, w_neg, kn, w_ce, ck);
+    member_put(vk, b, k, 2, w_neg, kn + bk, w_ce, ck + bk);
+    member_put(m4, b, k, 1, w_pos, kp + 2 * bk, 0, NULL);
+    member_put(v4, b, k, 1, w_pos, kp + 3 * bk, 0, NULL);
+    member_put(m4, b, k, 2, w_neg, kn + 2 * bk, w_ce, c4);
+    member_put(v4, b, k, 2, w_neg, kn + 3 * bk, w_ce, c4 + bk);
+    double kappa_k = cond(mk, vk, nk), kappa_4 = cond(m4, v4, nk), kappa_m[4];
+    /* the slices' gradients: one member's rows (their forward values are exact copies) */
+    for (int j = 0; j < 4; j++) {
+        member_rows(j < 2 ? mk : m4, b, k, 1 + j % 2, pk);
+        member_rows(j < 2 ? vk : v4, b, k, 1 + j % 2, p4);
+        kappa_m[j] = cond(pk, p4, bk);
+    }
+    member_rows(zk, b, k, 1, pk); /* pk, p4 again */
+    member_rows(z4, b, k, 1, p4);
+    double kappa_p = kl_condition(pk, p4, b, k, t), kappa_n = kl_condition(nn, n4, b, k, t);
+
+    struct vkd_graph *g = vkd_check_graph(c);
+    int xk = vkd_graph_input(g, "zk", VKD_F32, 3 * b, k, 1, 1);
+    int x4 = vkd_graph_input(g, "z4", VKD_F32, 3 * b, k, 1, 1);
+    int s = vkd_graph_input(g, "s", VKD_F32, b, k, 1, 1);
+    vkd_graph_set_requires_grad(g, xk);
+    vkd_graph_set_requires_grad(g, x4);
+    vkd_check_values(c, xk, zk);
+    vkd_check_values(c, x4, z4);
+    vkd_check_values(c, s, st);
+    free(w);
+    int yk_p = vkd_batch_slice_groups(g, "zk.p", xk, b, 1, 1);
+    int y4_p = vkd_batch_slice_groups(g, "z4.p", x4, b, 1, 1);
+    int yk_n = vkd_batch_slice_groups(g, "zk.n", xk, b, 2, 1);
+    int y4_n = vkd_batch_slice_groups(g, "z4.n", x4, b, 2, 1);
+    int l_pos = vkd_softmax_kl(g, "kl.p", yk_p, y4_p, (float)t);
+    int l_neg = vkd_softmax_kl(g, "kl.n", yk_n, y4_n, (float)t);
+    int l_ck = vkd_softmax_soft_ce(g, "sce.k", yk_n, s, (float)t);
+    int l_c4 = vkd_softmax_soft_ce(g, "sce.4", y4_n, s, (float)t);
+    weighted_loss(c, l_pos, w_pos);
+    weighted_loss(c, l_neg, w_neg);
+    weighted_loss(c, l_ck, w_ce);
+    weighted_loss(c, l_c4, w_ce);
+    vkd_check_k(c, vkd_graph_find(g, "kl.p.rows"), k_kd(k, a[2], t));
+    vkd_check_k(c, vkd_graph_find(g, "kl.n.rows"), k_kd(k, a[2], t));
+    vkd_check_k(c, l_pos, k_kd(b + k, a[2], t) * kappa_p * kappa_p);
+    vkd_check_k(c, l_neg, k_kd(b + k, a[2], t) * kappa_n * kappa_n);
+    vkd_check_k(c, vkd_graph_find(g, "sce.k.rows"), k_kd(k, a[2], t) * kr_k * kr_k);
+    vkd_check_k(c, vkd_graph_find(g, "sce.4.rows"), k_kd(k, a[2], t) * kr_4 * kr_4);
+    vkd_check_k(c, l_ck, k_kd(b + k, a[2], t) * kl_k * kl_k);
+    vkd_check_k(c, l_c4, k_kd(b + k, a[2], t) * kl_4 * kl_4);
+    vkd_check_k(c, xk, k_kd(k, a[2], t) * kappa_k * kappa_k);
+    vkd_check_k(c, yk_p, k_kd(k, a[2], t) * kappa_m[0] * kappa_m[0]);
+    vkd_check_k(c, yk_n, k_kd(k, a[2], t) * kappa_m[1] * kappa_m[1]);
+    vkd_check_k(c, y4_p, k_kd(k, a[2], t) * kappa_m[2] * kappa_m[2]);
+    vkd_check_k(c, y4_n, k_kd(k, a[2], t) * kappa_m[3] * kappa_m[3]);
+    vkd_check_k(c, x4, k_kd(k, a[2], t) * kappa_4 * kappa_4);
     if (vkd_check_finalize(c) != VKD_OK) {
         vkd_check_destroy(c);
         return NULL;
@@ -412,6 +569,9 @@ static const struct vkd_case cases[] = {
     {"sce n11 k29 signed", 0, sce_case, {11, 29, 4, 2, SCE_SIGNED, 0}},
     {"sce n6 k257 unnorm acc", 1, sce_case, {6, 257, 3, 2, SCE_UNNORM, SCE_FANOUT}},
     {"sce n32 k10 p w0.37", 0, sce_case, {32, 10, 4, 4, SCE_PROB, SCE_SLOT}},
+    {"corsd aux b1 k2", 0, corsd_case, {1, 2, 3, 3}},
+    {"corsd aux b5 k7", 0, corsd_case, {5, 7, 4, 3}},
+    {"corsd aux b43 k100 (CORSD)", 1, corsd_case, {43, 100, 4, 3}},
 };
 
 const struct vkd_case_family vkd_cases_kd = {"kd", cases, sizeof(cases) / sizeof(cases[0])};
