@@ -109,6 +109,14 @@ int vkd_attention_map(struct vkd_graph *g, const char *name, int x, int normaliz
  * Returns y, an ACT of x's shape; gradient to x: dx = scale * y (.) (dy - rowsum(dy (.) y)). */
 int vkd_row_softmax(struct vkd_graph *g, const char *name, int x, int len, float scale);
 
+/* rownorm.c: the row L2 normalisation, F.normalize(x, dim=-1): x (any f32 shape) is read as
+ * rows of len consecutive elements (len must divide numel(x)) and
+ *   y[r, :] = x[r, :] / max(||x[r, :]||_2, 1e-12)
+ * LKD's cosine similarity of patch vectors: vkd_patch_to_rows, this with len = d, then
+ * vkd_gram(CHANNEL). Returns y, an ACT of x's shape; gradient to x: dx = (dy - (dy . y) y) / r,
+ * r = ||x[r, :]|| (dy / 1e-12 when r <= 1e-12). Keeps "<name>.norm" (1, 1, 1, rows). */
+int vkd_row_normalize(struct vkd_graph *g, const char *name, int x, int len);
+
 /* attention.c: SAKD's parameter-free spatial self-attention. Per sample of x (N, C, H, W), with
  * X its C x P matrix (P = H * W, pixels row-major):
  *   A = rowsoftmax(X^T X / sqrt(C))                 (P x P; the 1/sqrt(C) is rounded to fp32)
