@@ -23,6 +23,9 @@ int vkd_sigmoid(struct vkd_graph *g, const char *name, int x);
  * Gradients: dx = dy m, dm = sum over c of dy x, each only when that input has a gradient
  * (a mask under vkd_stop_grad, or an INPUT, gets none). */
 int vkd_mask_mul(struct vkd_graph *g, const char *name, int x, int m);
+/* Hard threshold y = x [x >= h], same shape, h > 0 (asserted): LKD's thresholded mask
+ * M [M >= H]. Gradient dx = dy [x >= h]. */
+int vkd_threshold(struct vkd_graph *g, const char *name, int x, float h);
 /* Stop-gradient sg(x): y = a copy of x (same shape), and no gradient ever flows back through
  * it: y does not require a gradient, so nothing upstream gets a backward from this path. */
 int vkd_stop_grad(struct vkd_graph *g, const char *name, int x);
