@@ -1,7 +1,7 @@
 /*
- * rownorm.c - op-check cases of the row L2-normalise family (engine/ops/rownorm.c): rows of one
- * element up to LKD's stage-3 patch rows (d = 64 channels x 2 x 2 = 256 for a resnet8x4-width
- * stage at k = 4) and d = 1031 (a prime, eight elements per invocation and a ragged tail), row
+ * rownorm.c - op-check cases of the row L2-normalise family (engine/ops/rownorm.c): rows of two
+ * elements up to LKD's stage-3 patch rows (d = 64 channels x 2 x 2 = 256: resnet20's stage 3
+ * at k = 4) and d = 1031 (a prime, eight elements per invocation and a ragged tail), row
  * counts 1, primes and more than a folded grid row, rows that are not the last dimension alone,
  * and an input that feeds another node (backward adds: node.acc).
  *
