@@ -4,8 +4,8 @@
  * (C = 3, 7, 13, 67; P = 5, 9, 45), sizes that are no multiple of the 64 x 64 tile, ICKD's CIFAR
  * shape (C = 256, P = 64), SAKD's (C = 64, P = 256 and 1024) and LKD's patch rows (R = 160
  * rows of d = 256 as one sample); over 1024 cells (the batch folded into the grid's z);
- * post-ReLU features with an all-zero channel or pixel (the eps branch of the normalisation: a zero row of G); and an
- * input that feeds another node (backward adds: node.acc).
+ * post-ReLU features with an all-zero channel or pixel (the eps branch of the normalisation: a
+ * zero row of G); and an input that feeds another node (backward adds: node.acc).
  *
  * Tolerances (vkd_check_k). The model's 8 u sqrt(K) (|ref| + rms) assumes a K-term sum of terms
  * about as large as its result. Here results can be far smaller than their terms (signed
