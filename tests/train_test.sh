@@ -4,8 +4,7 @@
 # stopped after epoch 1 and resumed equals the uninterrupted run bit for bit (checkpoint and
 # metrics); streamed batches (--stream) equal resident data bit for bit; eval of the checkpoint
 # reproduces the last epoch's test accuracy; KD and LKD distillation run end to end; bad
-# checkpoints and flags are refused with one
-# sentence.
+# checkpoints and flags are refused with one sentence.
 set -u
 bin=$1 make_idx=$2
 dir=$(mktemp -d /tmp/vkd_train_test.XXXXXX)
