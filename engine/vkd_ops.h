@@ -23,6 +23,9 @@ int vkd_sigmoid(struct vkd_graph *g, const char *name, int x);
  * Gradients: dx = dy m, dm = sum over c of dy x, each only when that input has a gradient
  * (a mask under vkd_stop_grad, or an INPUT, gets none). */
 int vkd_mask_mul(struct vkd_graph *g, const char *name, int x, int m);
+/* Hard threshold y = x [x >= h], same shape, h > 0 (asserted): LKD's thresholded mask
+ * M [M >= H]. Gradient dx = dy [x >= h]. */
+int vkd_threshold(struct vkd_graph *g, const char *name, int x, float h);
 /* Stop-gradient sg(x): y = a copy of x (same shape), and no gradient ever flows back through
  * it: y does not require a gradient, so nothing upstream gets a backward from this path. */
 int vkd_stop_grad(struct vkd_graph *g, const char *name, int x);
@@ -129,6 +132,14 @@ int vkd_attention_map(struct vkd_graph *g, const char *name, int x, int normaliz
  *   y[r, :] = softmax(scale * x[r, :])      (numerically stable: the row maximum is subtracted)
  * Returns y, an ACT of x's shape; gradient to x: dx = scale * y (.) (dy - rowsum(dy (.) y)). */
 int vkd_row_softmax(struct vkd_graph *g, const char *name, int x, int len, float scale);
+
+/* rownorm.c: the row L2 normalisation, F.normalize(x, dim=-1): x (any f32 shape) is read as
+ * rows of len consecutive elements (len must divide numel(x)) and
+ *   y[r, :] = x[r, :] / max(||x[r, :]||_2, 1e-12)
+ * LKD's cosine similarity of patch vectors: vkd_patch_to_rows, this with len = d, then
+ * vkd_gram(CHANNEL). Returns y, an ACT of x's shape; gradient to x: dx = (dy - (dy . y) y) / r,
+ * r = ||x[r, :]|| (dy / 1e-12 when r <= 1e-12). Keeps "<name>.norm" (1, 1, 1, rows). */
+int vkd_row_normalize(struct vkd_graph *g, const char *name, int x, int len);
 
 /* attention.c: SAKD's parameter-free spatial self-attention. Per sample of x (N, C, H, W), with
  * X its C x P matrix (P = H * W, pixels row-major):

@@ -11,10 +11,11 @@
 #include "method.h"
 #include "vkd_ops.h"
 
-extern const struct method method_ce, method_kd, method_ickd, method_lakd, method_sakd;
+extern const struct method method_ce, method_kd, method_ickd, method_lkd, method_lakd,
+    method_sakd;
 
-static const struct method *const methods[] = {&method_ce, &method_kd, &method_ickd,
-                                               &method_lakd, &method_sakd};
+static const struct method *const methods[] = {&method_ce,   &method_kd,   &method_ickd,
+                                               &method_lkd,  &method_lakd, &method_sakd};
 
 const struct method *method_find(const char *name)
 {

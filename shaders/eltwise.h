@@ -31,7 +31,15 @@ struct vkd_mask_params {
     vkd_u32 acc;
 };
 
+/* threshold: y[i] = x[i] >= h ? x[i] : 0 over count elements (h > 0: LKD's mask threshold).
+ * Its backward is relu_bwd's (y > 0 exactly when x >= h, because h > 0). */
+struct vkd_threshold_params {
+    vkd_u32 count;
+    vkd_f32 h;
+};
+
 #ifndef VKD_GLSL
+_Static_assert(sizeof(struct vkd_threshold_params) == 2 * 4, "threshold push constants");
 _Static_assert(sizeof(struct vkd_mask_params) == 4 * 4, "mask push constants");
 #endif
 

@@ -60,5 +60,6 @@ typedef float vkd_f32;
 #include "softmax.h"
 #include "attention.h"
 #include "patch.h"
+#include "rownorm.h"
 
 #endif /* VKD_SHARED_H */

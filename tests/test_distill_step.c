@@ -7,8 +7,21 @@
  * every term of every step, and at the end every student parameter, extra, running statistic and
  * momentum must agree, and the teacher must be untouched. Configurations: kd, ickd (code form),
  * ickd with KL in the paper form on a 2x2 grid, lakd from a wider resnet8x4 (adapters, module
- * cuts), sakd from resnet8x4 (self-attention maps, the teacher-trained branch). For lakd, each stage module's terms alone must give gradients inside that module only
- * (no gradient crosses a stop-gradient boundary).
+ * cuts), sakd from resnet8x4 (self-attention maps, the teacher-trained branch), lkd from
+ * resnet8x4 (CAAT masks under stop-gradients on both features, batch patch Grams on a 2x2 grid:
+ * the 8x8 input's stage maps are 8x8, 4x4, 2x2). For lakd, each stage module's terms alone must
+ * give gradients inside that module only (no gradient crosses a stop-gradient boundary).
+ * lkd runs with caat_w = 0 (CAAT stays at its initial weights, as a frozen CAAT would) and
+ * H = 0 (the unthresholded mask), for measured reasons, not to hide an error:
+ *   - trained jointly here (caat_w = 1), CAAT's weight gradients agree to 2.4e-5 at step 0 but
+ *     the gap grows about 2x per step (1.3e-2 by step 8), and the growth follows the step size
+ *     (lr x 0.3: 9e-4, x 0.1: 1.3e-4 at step 8): two BatchNorms over 16-64 values on 2x2 and
+ *     4x4 maps make the trajectory amplify rounding, a property of this toy problem; CAAT's
+ *     gradients themselves are checked against PyTorch in tools/torch_loss_check.py;
+ *   - an untrained CAAT's mask sits near sigmoid(bias) ~ 0.5, so H = 0.5 either splits it at
+ *     rounding level or masks a whole stage out (its term is then a residue of the diagonal's
+ *     rounding, ~1e-17, that no relative check can judge). The threshold op has its own checks;
+ *     a thresholded mask that flips between the executors is treated like a ReLU kink below.
  * A ReLU input within fp32 rounding of 0 can take different sides of the kink in the two
  * executors; their trajectories then part for a legitimate reason. Every step checks the ReLU
  * masks of both; a configuration whose masks differ is drawn again from the next seed (and says
@@ -141,6 +154,13 @@ static void check(int ok, const char *line)
     ok ? passed++ : failed++;
 }
 
+/* lkd's thresholded masks "lkd.mask<k>" (M [M >= H]) jump at H as a ReLU kinks at 0: an M
+ * within rounding of H can land on different sides in the two executors. */
+static int is_threshold(const char *name)
+{
+    return strncmp(name, "lkd.mask", 8) == 0 && name[8] >= '0' && name[8] <= '9';
+}
+
 /* A ReLU input within fp32 rounding of 0 may fall on either side of the kink in the two
  * executors: the masks then differ (a legitimate branch, not an error) and the trajectories part,
  * which the comparison would report as a failure. Returns the name of a ReLU output where the
@@ -151,7 +171,8 @@ static const char *kink_flip(struct vkd_graph *g, struct vkd_vk *vk, struct vkd_
     for (int t = 0; t < vkd_graph_tensor_count(g); t++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
         size_t n = vkd_tensor_numel(tt);
-        if (tt->kind != VKD_T_ACT || !strstr(tt->name, "relu") || n > cap)
+        int kink = strstr(tt->name, "relu") || is_threshold(tt->name);
+        if (tt->kind != VKD_T_ACT || !kink || n > cap)
             continue;
         vkd_vk_read(vk, t, buf);
         const double *rf = vkd_ref_data(ref, t);
@@ -184,10 +205,17 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
     }
     struct vkd_rng rng = {seed};
     init(&r, ref, &rng);
-    double *buf = malloc(sizeof(double) << 20);
     int redraw = 0;
     int nt = vkd_graph_tensor_count(g);
-    double **before = calloc((size_t)nt, sizeof(double *));
+    /* a read-back buffer for any tensor: the momentum of every trainable weight together can
+     * outgrow a fixed size (lkd's CAAT extras on a resnet8x4 teacher: over 10^6) */
+    size_t cap = 1;
+    for (int t = 0; t < nt; t++) {
+        size_t n = vkd_tensor_numel(vkd_graph_tensor_at(g, t));
+        cap = n > cap ? n : cap;
+    }
+    double *buf = calloc(cap, sizeof(double));
+    double **before = calloc(nt > 0 ? (size_t)nt : 1, sizeof(double *));
     for (int t = 0; t < nt; t++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
         if (((tt->kind == VKD_T_PARAM && tt->parent >= 0) || tt->kind == VKD_T_STATE) &&
@@ -238,7 +266,7 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
             first = total;
         last = total;
         double v, w;
-        const char *at = kink_flip(g, vk, ref, buf, (size_t)1 << 20, &v, &w);
+        const char *at = kink_flip(g, vk, ref, buf, cap, &v, &w);
         if (at) {
             printf("note step %d: %s is %g on the device and %g on the reference: a ReLU input "
                    "within rounding of 0, the executors branch apart; drawing again\n",
@@ -393,7 +421,8 @@ int main(void)
     if (config(ctx, "resnet8", "kd", NULL) < 0 || config(ctx, "resnet8", "ickd", NULL) < 0 ||
         config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
         config(ctx, "resnet8x4", "lakd", NULL) < 0 ||
-        config(ctx, "resnet8x4", "sakd", NULL) < 0 || lakd_boundaries() < 0)
+        config(ctx, "resnet8x4", "sakd", NULL) < 0 ||
+        config(ctx, "resnet8x4", "lkd", "k=2,H=0,caat_w=0") < 0 || lakd_boundaries() < 0)
         failed++;
     if (vkd_test_context_done(ctx))
         failed++;

@@ -3,8 +3,8 @@
 # the loss falls and accuracy rises; the same seed twice gives bit-identical checkpoints; a run
 # stopped after epoch 1 and resumed equals the uninterrupted run bit for bit (checkpoint and
 # metrics); streamed batches (--stream) equal resident data bit for bit; eval of the checkpoint
-# reproduces the last epoch's test accuracy; bad checkpoints and flags are refused with one
-# sentence.
+# reproduces the last epoch's test accuracy; KD and LKD distillation run end to end; bad
+# checkpoints and flags are refused with one sentence.
 set -u
 bin=$1 make_idx=$2
 dir=$(mktemp -d /tmp/vkd_train_test.XXXXXX)
@@ -82,6 +82,16 @@ kl2=$(sed -n 's/.*"loss_kl":\([0-9.e+-]*\).*/\1/p' "$dir/kd/metrics.jsonl" | tai
 awk -v a="$kl1" -v b="$kl2" 'BEGIN{exit !(b < a)}' && ok "the KL term falls: $kl1 -> $kl2" ||
     bad "the KL term: '$kl1' -> '$kl2'"
 
+# LKD end to end: CAAT extras trained and saved, every term logged (k = 1: the 10x10 images'
+# stage maps are 10, 5 and 3 pixels wide, which only a 1x1 grid divides)
+"$bin" distill --model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" \
+    --method lkd --opt k=1 --data "$dir/data" --epochs 1 --batch 32 --eval-batch 64 --lr 0.1 \
+    --no-progress --out "$dir/lkd" >"$dir/lkd.log" 2>&1 || { cat "$dir/lkd.log"; bad "distill lkd"; }
+grep -q '"loss_ce":.*"loss_kd":.*"loss_caat1":.*"loss_lkd1":.*"loss_caat3":.*"loss_lkd3":' \
+    "$dir/lkd/metrics.jsonl" && grep -q 'distill.caat3.fc.bias' "$dir/lkd/last.safetensors" &&
+    ok "distill lkd logs ce, kd, caat<k>, lkd<k> and saves its CAAT extras" ||
+    bad "lkd terms in metrics.jsonl or CAAT extras in the checkpoint"
+
 head -c 1000 "$dir/a/last.safetensors" >"$dir/trunc.safetensors"
 one_sentence() { # NAME EXPECTED_RC PATTERN -- cmd...
     local name=$1 want=$2 pat=$3; shift 4
@@ -103,6 +113,9 @@ one_sentence "teacher of another architecture" 1 "is a checkpoint of resnet8, no
     --data "$dir/data" --out "$dir/x" --no-progress
 one_sentence "kd without a teacher" 2 "needs --teacher-model and --teacher" -- \
     "$bin" distill --model resnet8 --data "$dir/data" --out "$dir/x"
+one_sentence "lkd grid that does not divide the maps" 1 "cannot be cut into a 4x4 grid" -- \
+    "$bin" distill --model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" \
+    --method lkd --data "$dir/data" --out "$dir/x" --no-progress
 one_sentence "missing data" 1 "no such directory" -- "$bin" train --data "$dir/none" --out "$dir/x"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -194,6 +194,86 @@ def case_sakd(g):
                        "distill.branch.bias"]
 
 
+def lkd_local(fs, ft, mh, k):
+    """One stage's eqs. (4)-(6) in their one-Gram form: cosine similarities of the masked,
+    flattened (H/k) x (W/k) patch blocks of every image, over the batch, plain sum."""
+    n, _, h, w = fs.shape
+
+    def q(f):
+        f = f * mh
+        rows = F.unfold(f, (h // k, w // k), stride=(h // k, w // k))  # (N, C ph pw, k^2)
+        v = F.normalize(rows.transpose(1, 2).reshape(n * k * k, -1), dim=1)
+        return v @ v.t()
+    return ((q(fs) - q(ft)) ** 2).sum()
+
+
+def case_lkd(g, opts):
+    n, kc = 3, 7
+    o = dict(kv.split("=") for kv in opts.split(",")) if opts else {}
+    k, thr = int(o.get("k", 4)), float(o.get("H", 0.5))
+    stages, t2 = int(o.get("stages", 7)), int(o.get("kd_t2", 1))
+    cs, ct, hw = [3, 5, 4], [4, 6, 2], [8, 8, 4]
+    inp = {"student.logits": torch.randn(n, kc, generator=g) * 3,
+           "teacher.logits": torch.randn(n, kc, generator=g) * 3,
+           "labels": torch.randint(0, kc, (n,), generator=g)}
+    wrt = ["student.logits"]
+    for i in range(3):
+        if not (stages >> i) & 1:
+            continue
+        s, c, half = i + 1, ct[i], max(ct[i] // 2, 1)
+        inp[f"student.stage{s}"] = torch.randn(n, cs[i], hw[i], hw[i], generator=g).relu()
+        inp[f"teacher.stage{s}"] = torch.randn(n, c, hw[i], hw[i], generator=g).relu()
+        p = f"distill.caat{s}."
+        inp[p + "conv1.weight"] = torch.randn(c, c, 3, 3, generator=g) * 0.3
+        inp[p + "bn1.weight"] = 1 + 0.1 * torch.randn(c, generator=g)
+        inp[p + "bn1.bias"] = 0.1 * torch.randn(c, generator=g)
+        inp[p + "conv2.weight"] = torch.randn(half, c, 3, 3, generator=g) * 0.3
+        inp[p + "bn2.weight"] = 1 + 0.1 * torch.randn(half, generator=g)
+        inp[p + "bn2.bias"] = 0.1 * torch.randn(half, generator=g)
+        # the mask straddles H: sigmoid of values spread well beyond +-1 around 0
+        inp[p + "conv3.weight"] = torch.randn(1, half, 1, 1, generator=g) * 2
+        inp[p + "conv3.bias"] = 0.1 * torch.randn(1, generator=g)
+        inp[p + "fc.weight"] = torch.randn(kc, c, generator=g) * 0.5
+        inp[p + "fc.bias"] = 0.1 * torch.randn(kc, generator=g)
+        wrt += [f"student.stage{s}"] + [p + q for q in (
+            "conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias",
+            "conv3.weight", "conv3.bias", "fc.weight", "fc.bias")]
+
+    def bn_relu(x, p, j):
+        x = F.batch_norm(x, None, None, p[f"bn{j}.weight"], p[f"bn{j}.bias"], training=True,
+                         eps=1e-5)
+        return x.relu()
+
+    def loss(x, _):
+        ce, kd = kd_terms(x["student.logits"], x["teacher.logits"], x["labels"], 4.0, "kd")
+        terms = {"ce": ce, "kd": kd}
+        total = 0.1 * ce + 0.9 * (kd if t2 else kd / 16)
+        for i in range(3):
+            if not (stages >> i) & 1:
+                continue
+            s = i + 1
+            fs, ft = x[f"student.stage{s}"], x[f"teacher.stage{s}"]
+            p = {kk[len(f"distill.caat{s}."):]: v for kk, v in x.items()
+                 if kk.startswith(f"distill.caat{s}.")}
+            a = bn_relu(F.conv2d(ft, p["conv1.weight"], padding=1), p, 1)
+            a = bn_relu(F.conv2d(a, p["conv2.weight"], padding=1), p, 2)
+            m = torch.sigmoid(F.conv2d(a, p["conv3.weight"], p["conv3.bias"]))
+            aux = (ft * m).mean((2, 3)) @ p["fc.weight"].t() + p["fc.bias"]
+            terms[f"caat{s}"] = F.cross_entropy(aux, x["labels"])
+            mh = m.detach()
+            if thr > 0:
+                mh = mh * (mh >= thr)
+            r = n * k * k
+            terms[f"lkd{s}"] = lkd_local(fs, ft, mh, k) / r ** 2
+            kept = (mh > 0).double().mean().item()
+            assert thr == 0 or 0.1 < kept < 0.9, f"lkd: stage {s} mask keeps {kept:.2f} of it"
+            # fp32 must not flip the threshold: the data keep every M clear of H
+            assert thr == 0 or (m - thr).abs().min() > 1e-4, f"lkd: stage {s} M near H"
+            total = total + terms[f"caat{s}"] + 10 * terms[f"lkd{s}"]
+        return terms, total
+    return inp, loss, wrt
+
+
 def close(a, b, what, tol=1e-4, scale=0.0):
     a, b = a.double().flatten(), b.double().flatten()
     scale = max(scale, b.abs().max().item()) + 1e-12
@@ -209,7 +289,9 @@ def main():
     cases = [("kd", "", case_kd(g)), ("ickd", "", case_ickd(g, "")),
              ("ickd", "alpha=1", case_ickd(g, "alpha=1")),
              ("ickd", "paper=1,grid_h=2,grid_w=2", case_ickd(g, "paper=1,grid_h=2,grid_w=2")),
-             ("lakd", "", case_lakd(g)), ("sakd", "", case_sakd(g))]
+             ("lakd", "", case_lakd(g)), ("sakd", "", case_sakd(g)),
+             ("lkd", "", case_lkd(g, "")),
+             ("lkd", "k=2,H=0,kd_t2=0,stages=5", case_lkd(g, "k=2,H=0,kd_t2=0,stages=5"))]
     ok = True
     with tempfile.TemporaryDirectory() as d:
         for method, opts, (inp, loss, wrt) in cases:

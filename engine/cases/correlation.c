@@ -2,10 +2,10 @@
  * correlation.c - op-check cases of the correlation family (engine/ops/correlation.c): channel
  * and spatial Grams, raw and row-normalised, grids 1x1, 2x2, 2x1 and 1x2, batch 1, primes
  * (C = 3, 7, 13, 67; P = 5, 9, 45), sizes that are no multiple of the 64 x 64 tile, ICKD's CIFAR
- * shape (C = 256, P = 64) and SAKD's (C = 64, P = 256 and 1024); over 1024 cells (the batch
- * folded into the grid's z); post-ReLU features with an
- * all-zero channel or pixel (the eps branch of the normalisation: a zero row of G); and an
- * input that feeds another node (backward adds: node.acc).
+ * shape (C = 256, P = 64), SAKD's (C = 64, P = 256 and 1024) and LKD's patch rows (R = 160
+ * rows of d = 256 as one sample); over 1024 cells (the batch folded into the grid's z);
+ * post-ReLU features with an all-zero channel or pixel (the eps branch of the normalisation: a
+ * zero row of G); and an input that feeds another node (backward adds: node.acc).
  *
  * Tolerances (vkd_check_k). The model's 8 u sqrt(K) (|ref| + rms) assumes a K-term sum of terms
  * about as large as its result. Here results can be far smaller than their terms (signed
@@ -300,6 +300,7 @@ static const struct vkd_case cases[] = {
     {"2x67x9x10 g1x2 chan raw", 0, gram_case, {2, 67, 9, 10, 1, 2, CHAN, 0, 0}},
     {"2x256x8x8 chan nrm relu (ICKD)", 1, gram_case, {2, 256, 8, 8, 1, 1, CHAN, 1, GC_RELU}},
     {"1x256x8x8 chan nrm signed", 0, gram_case, {1, 256, 8, 8, 1, 1, CHAN, 1, 0}},
+    {"1x160x1x256 chan raw (LKD patch rows)", 1, gram_case, {1, 160, 1, 256, 1, 1, CHAN, 0, 0}},
     {"1x13x3x3 spat nrm (C 13, P 9)", 0, gram_case, {1, 13, 3, 3, 1, 1, SPAT, 1, 0}},
     {"1x3x7x7 spat raw (P 49)", 0, gram_case, {1, 3, 7, 7, 1, 1, SPAT, 0, 0}},
     {"2x5x6x6 g2x1 spat nrm", 1, gram_case, {2, 5, 6, 6, 2, 1, SPAT, 1, 0}},

@@ -3,7 +3,9 @@
  * (one tensor feeding two nodes) that checks gradient accumulation (node.acc); sigmoid over
  * [-1, 1], over [-30, 30] and at fixed edge values (+-30, +-17.5 where fp32's y rounds to 1,
  * 0); the spatial-mask multiply with and without a mask gradient, with a constant x, and with
- * both inputs feeding other nodes (node.acc); stop_grad in front of a differentiable node.
+ * both inputs feeding other nodes (node.acc); stop_grad in front of a differentiable node;
+ * the hard threshold x [x >= h] at h = 0.5 (a sigmoid mask's range, values kept 1e-3 away from
+ * h so that finite differences do not cross the jump) and at h = 1e-3 over [-1, 1].
  *
  * Reduction lengths (vkd_check_k). The check allows 8 u sqrt(K) (|ref| + rms) per element.
  *   sigmoid: no sum, but exp. Vulkan's precision for exp(v) is 3 + 2|v| ULP (an ULP is at most
@@ -13,14 +15,17 @@
  *     (12 + 4R) u. The backward's e / (1 + e)^2 times dy: e's error again, (1 + e)^2 (3u), the
  *     division (5u) and the product (u): (15 + 4R) u. 8 sqrt(K) >= 16 + 4R for both:
  *     K = (2 + R/2)^2.
+ *   threshold: y is x or 0 and dx is dy or 0, exactly: K = 1.
  *   mask_mul: y and dx are one product each: K = 1 (2 when dx adds to another gradient: one
  *     more rounding, the rms covers cancellation). dm is a C-term sum of signed products:
  *     K = C (C + 1 with the accumulate).
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "vkd_cases.h"
 #include "vkd_ops.h"
+#include "vkd_rng.h"
 
 /* a: n c h w */
 static struct vkd_check *relu_case(const int *a)
@@ -190,6 +195,42 @@ static struct vkd_check *stop_grad_case(const int *a)
     return c;
 }
 
+/* a: n c h w h_milli lo_milli. Values uniform in [lo, 1], fp32, at least 1e-3 from h. */
+static struct vkd_check *threshold_case(const int *a)
+{
+    size_t n = (size_t)a[0] * a[1] * a[2] * a[3];
+    float h = (float)(a[4] / 1000.0);
+    double lo = a[5] / 1000.0;
+    char shape[64];
+    snprintf(shape, sizeof(shape), "%dx%dx%dx%d h%g", a[0], a[1], a[2], a[3], h);
+    struct vkd_check *c = vkd_check_create("threshold", shape);
+    double *v = malloc(n * sizeof(double));
+    if (!c || !v) {
+        free(v);
+        vkd_check_destroy(c);
+        return NULL;
+    }
+    struct vkd_rng rng = {(uint64_t)n * 131 + (uint64_t)a[4]};
+    for (size_t i = 0; i < n; i++) {
+        double d;
+        do
+            d = (float)(lo + (1 - lo) * vkd_rng_uniform(&rng));
+        while (d > h - 1e-3 && d < h + 1e-3);
+        v[i] = d;
+    }
+    struct vkd_graph *g = vkd_check_graph(c);
+    int x = vkd_graph_input(g, "x", VKD_F32, a[0], a[1], a[2], a[3]);
+    vkd_graph_set_requires_grad(g, x);
+    vkd_check_values(c, x, v);
+    free(v);
+    vkd_check_seed(c, vkd_threshold(g, "y", x, h));
+    if (vkd_check_finalize(c) != VKD_OK) {
+        vkd_check_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
 static const struct vkd_case cases[] = {
     {"1x1x1x1", 0, relu_case, {1, 1, 1, 1}},
     {"3x5x7x7", 1, relu_case, {3, 5, 7, 7}},
@@ -209,6 +250,9 @@ static const struct vkd_case cases[] = {
     {"1x3x97x89 dm acc", 0, mask_case, {1, 3, 97, 89, MK_MGRAD | MK_FANOUT}},
     {"4x64x8x8 dm (LKD stage 3)", 1, mask_case, {4, 64, 8, 8, MK_MGRAD}},
     {"3x5x7x7", 1, stop_grad_case, {3, 5, 7, 7}},
+    {"1x1x1x1 h0.5", 0, threshold_case, {1, 1, 1, 1, 500, 0}},
+    {"4x1x8x8 h0.5 (LKD mask)", 1, threshold_case, {4, 1, 8, 8, 500, 0}},
+    {"2x3x17x19 h0.001 over +-1", 0, threshold_case, {2, 3, 17, 19, 1, -1000}},
 };
 
 const struct vkd_case_family vkd_cases_eltwise = {"eltwise", cases,

@@ -10,6 +10,8 @@
  *              stable and relatively precise for large |x|, see shaders/sigmoid_bwd.comp)
  *   mask_mul   y[n][c][p] = x[n][c][p] m[n][p], m (N, 1, H, W);  dx = dy m,
  *              dm[n][p] = sum_c dy[n][c][p] x[n][c][p]  (each only when it has a gradient)
+ *   threshold  y = x [x >= h], h > 0 (LKD's hard mask M [M >= H]);  dx = dy [x >= h], which is
+ *              relu's backward from y (y > 0 exactly when x >= h, because h > 0)
  *   stop_grad  y = x;  no backward at all: its op row has diff_out = 0, so graph.c never marks
  *              y as requiring a gradient, no node after it sends one back through it, and the
  *              nodes before it get a backward only if some other path needs one (sg(x) of
@@ -45,6 +47,12 @@ static void ref_relu_bwd(const struct vkd_eltwise_params *p, const double *y, co
 {
     for (uint32_t i = 0; i < p->count; i++)
         vkd_ref_put(&dx[i], (int)p->acc, y[i] > 0 ? dy[i] : 0);
+}
+
+static void ref_threshold_fwd(const struct vkd_threshold_params *p, const double *x, double *y)
+{
+    for (uint32_t i = 0; i < p->count; i++)
+        y[i] = x[i] >= p->h ? x[i] : 0; /* h: the fp32 value the shader compares with */
 }
 
 static void ref_add_fwd(const struct vkd_eltwise_params *p, const double *a, const double *b,
@@ -135,6 +143,13 @@ static void relu_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 {
     struct vkd_eltwise_params p = {count_of(vkd_ref_graph(e), n->in[0]), n->acc[0]};
     ref_relu_bwd(&p, vkd_ref_t(e, n->out[0]), vkd_ref_g(e, n->out[0]), vkd_ref_g(e, n->in[0]));
+}
+
+static void threshold_ref(struct vkd_ref *e, const struct vkd_node *n)
+{
+    struct vkd_threshold_params p = *(const struct vkd_threshold_params *)n->attr;
+    p.count = count_of(vkd_ref_graph(e), n->in[0]);
+    ref_threshold_fwd(&p, vkd_ref_t(e, n->in[0]), vkd_ref_t(e, n->out[0]));
 }
 
 static void add_ref(struct vkd_ref *e, const struct vkd_node *n)
@@ -239,6 +254,14 @@ static void relu_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
     dispatch_1d(r, VKD_K_RELU_BWD, v, 3, &p, sizeof(p), p.count);
 }
 
+static void threshold_vk(struct vkd_rec *r, const struct vkd_node *n)
+{
+    struct vkd_threshold_params p = *(const struct vkd_threshold_params *)n->attr;
+    p.count = count_of(vkd_rec_graph(r), n->in[0]);
+    struct vkd_view v[2] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->out[0])};
+    dispatch_1d(r, VKD_K_THRESHOLD_FWD, v, 2, &p, sizeof(p), p.count);
+}
+
 static void add_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     struct vkd_eltwise_params p = {count_of(vkd_rec_graph(r), n->in[0]), 0};
@@ -316,6 +339,9 @@ static void no_bwd_vk(struct vkd_rec *r, const struct vkd_node *n)
 const struct vkd_op vkd_op_fill = {"fill", 0, fill_ref, no_bwd_ref, fill_vk, no_bwd_vk};
 const struct vkd_op vkd_op_copy = {"copy", 1, copy_ref, copy_ref_bwd, copy_vk, copy_vk_bwd};
 static const struct vkd_op op_relu = {"relu", 1, relu_ref, relu_ref_bwd, relu_vk, relu_vk_bwd};
+/* threshold's backward is relu's: both read y only (see the top). */
+static const struct vkd_op op_threshold = {"threshold",  1,            threshold_ref,
+                                           relu_ref_bwd, threshold_vk, relu_vk_bwd};
 static const struct vkd_op op_add = {"add", 1, add_ref, add_ref_bwd, add_vk, add_vk_bwd};
 static const struct vkd_op op_sigmoid = {"sigmoid",       1,          sigmoid_ref,
                                          sigmoid_ref_bwd, sigmoid_vk, sigmoid_vk_bwd};
@@ -339,6 +365,18 @@ static int unary(struct vkd_graph *g, const struct vkd_op *op, const char *name,
 int vkd_relu(struct vkd_graph *g, const char *name, int x)
 {
     return unary(g, &op_relu, name, x);
+}
+
+int vkd_threshold(struct vkd_graph *g, const char *name, int x, float h)
+{
+    VKD_ASSERT(h > 0 && isfinite(h)); /* the backward's y > 0 test needs h > 0 */
+    const struct vkd_tensor *t = vkd_graph_tensor_at(g, x);
+    VKD_ASSERT(t->dtype == VKD_F32);
+    int y = vkd_graph_act(g, name, t->n, t->c, t->h, t->w);
+    struct vkd_threshold_params p = {0, h}; /* count: from the tensor when recorded */
+    int in[1] = {x}, out[1] = {y};
+    vkd_graph_add_node(g, &op_threshold, name, in, 1, out, 1, &p, sizeof(p));
+    return y;
 }
 
 int vkd_copy(struct vkd_graph *g, const char *name, int x)
