@@ -12,10 +12,6 @@
 
 #include "internal.h"
 
-/* Every tensor starts at this byte alignment (>= any minStorageBufferOffsetAlignment). */
-#define VKD_TENSOR_ALIGN 256
-/* Tensors are packed into buffers of at least this size (larger when one tensor needs it). */
-#define VKD_CHUNK_BYTES ((VkDeviceSize)256 << 20)
 
 struct vkd_rec {
     struct vkd_vk *e;
@@ -48,11 +44,6 @@ struct vkd_vk {
 
 /* ---- planning ----------------------------------------------------------------------------------- */
 
-static int host_visible_kind(enum vkd_tkind k)
-{
-    return k == VKD_T_INPUT || k == VKD_T_OUTPUT || k == VKD_T_STEP;
-}
-
 static int root_of(const struct vkd_graph *g, int t)
 {
     while (vkd_graph_tensor_at(g, t)->parent >= 0)
@@ -60,95 +51,23 @@ static int root_of(const struct vkd_graph *g, int t)
     return t;
 }
 
-static VkDeviceSize align_up(VkDeviceSize x, VkDeviceSize a)
+/* Places every root tensor (engine/plan.c) and creates the buffers, zeroed. */
+static enum vkd_status plan(struct vkd_vk *e, const struct vkd_vk_desc *desc)
 {
-    return (x + a - 1) / a * a;
-}
-
-/* The phase an ACT root tensor belongs to, when every node that reads or writes it is in that
- * phase (then its memory is that phase's scratch), else -1; -2 for tensors of other kinds. */
-static void act_phases(const struct vkd_graph *g, int *phase_of)
-{
-    int n = vkd_graph_tensor_count(g);
-    for (int i = 0; i < n; i++)
-        phase_of[i] = vkd_graph_tensor_at(g, i)->kind == VKD_T_ACT ? VKD_MAX_PHASES : -2;
-    const struct vkd_call *calls;
-    int nc = vkd_graph_list(g, 0, &calls); /* every node has its forward call here */
-    for (int i = 0; i < nc; i++) {
-        const struct vkd_node *node = vkd_graph_node(g, calls[i].node);
-        for (int k = 0; k < node->n_in + node->n_out; k++) {
-            int t = k < node->n_in ? node->in[k] : node->out[k - node->n_in];
-            if (t < 0)
-                continue;
-            int r = root_of(g, t);
-            if (phase_of[r] == VKD_MAX_PHASES)
-                phase_of[r] = node->phase;
-            else if (phase_of[r] >= 0 && phase_of[r] != node->phase)
-                phase_of[r] = -1;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        if (phase_of[i] == VKD_MAX_PHASES)
-            phase_of[i] = -1; /* an ACT no node touches (a graph input of sorts): keep it */
-}
-
-/* Places every root tensor: host-visible kinds in host-visible buffers, the rest in device
- * buffers, each class packed into chunks of VKD_CHUNK_BYTES (or one tensor's size if larger).
- * Phases run one at a time and recompute their activations every run, so the activations private
- * to a phase share memory with the other phases' (the evaluation copies of the student and the
- * teacher cost no memory beyond the training step's, unless they need more): each phase packs
- * its own into the same list of buffers from the start, and a buffer is as large as the largest
- * use. Nothing reads an activation before its phase has written it in the same run (op checks
- * pre-fill outputs with NaN; resume and streaming tests compare runs bit for bit). */
-static enum vkd_status plan(struct vkd_vk *e)
-{
-    int n = vkd_graph_tensor_count(e->g);
-    VkDeviceSize sizes[256];
-    int hv[256], nb = 0;
-    int *phase_of = malloc(sizeof(int) * (size_t)(n ? n : 1));
-    if (!phase_of)
+    struct vkd_plan_out *po = calloc(1, sizeof(*po));
+    if (!po)
         return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
-    act_phases(e->g, phase_of);
-    int shared[256], n_shared = 0; /* buffers of the phases' private activations, in order */
-    /* group -1: host-visible; -2: other device tensors; 0..: one phase's private activations */
-    for (int group = -2; group < VKD_MAX_PHASES; group++) {
-        int cur = -1, k = -1;
-        VkDeviceSize used = 0, cap = 0;
-        for (int i = 0; i < n; i++) {
-            const struct vkd_tensor *t = vkd_graph_tensor_at(e->g, i);
-            if (t->parent >= 0)
-                continue;
-            int cls = host_visible_kind(t->kind);
-            int g = cls ? -1 : phase_of[i] >= 0 ? phase_of[i] : -2;
-            if (g != group)
-                continue;
-            VkDeviceSize bytes = align_up(vkd_tensor_numel(t) * 4, VKD_TENSOR_ALIGN);
-            if (cur < 0 || used + bytes > cap) {
-                used = 0;
-                cap = bytes > VKD_CHUNK_BYTES ? bytes : VKD_CHUNK_BYTES;
-                if (group >= 0 && ++k < n_shared) {
-                    cur = shared[k]; /* the next shared buffer: grown to fit below */
-                } else {
-                    if (nb == (int)VKD_ARRAY_LEN(sizes)) {
-                        free(phase_of);
-                        return vkd_fail(e->ctx, VKD_ERR_INVALID,
-                                        "the graph needs too many buffers");
-                    }
-                    cur = nb++;
-                    hv[cur] = cls;
-                    sizes[cur] = 0;
-                    if (group >= 0)
-                        shared[n_shared++] = cur;
-                }
-            }
-            e->buf_of[i] = cur;
-            e->byte_off[i] = used;
-            used += bytes;
-            if (used > sizes[cur])
-                sizes[cur] = used;
-        }
+    po->buf_of = e->buf_of, po->byte_off = e->byte_off;
+    enum vkd_status ps = vkd_plan(e->ctx, e->g, desc, po);
+    if (ps != VKD_OK) {
+        free(po);
+        return ps;
     }
-    free(phase_of);
+    int nb = po->n, hv[VKD_PLAN_MAX_BUFFERS];
+    VkDeviceSize sizes[VKD_PLAN_MAX_BUFFERS];
+    memcpy(hv, po->host_visible, sizeof(hv));
+    memcpy(sizes, po->size, sizeof(sizes));
+    free(po);
     e->bufs = calloc((size_t)nb, sizeof(*e->bufs));
     if (!e->bufs)
         return vkd_fail(e->ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
@@ -454,7 +373,7 @@ enum vkd_status vkd_vk_create(struct vkd_context *ctx, const struct vkd_graph *g
     if (!e->buf_of || !e->byte_off)
         s = vkd_fail(ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
     if (s == VKD_OK)
-        s = plan(e);
+        s = plan(e, desc);
     if (s == VKD_OK)
         s = record(e, desc->program);
     if (s != VKD_OK) {

@@ -24,6 +24,23 @@
 
 #define VKD_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* Memory planning (plan.c). Every tensor starts at VKD_TENSOR_ALIGN bytes (>= any
+ * minStorageBufferOffsetAlignment); tensors are packed into buffers of at least VKD_CHUNK_BYTES
+ * (larger when one tensor needs it). */
+#define VKD_TENSOR_ALIGN 256
+#define VKD_CHUNK_BYTES ((VkDeviceSize)256 << 20)
+#define VKD_PLAN_MAX_BUFFERS 256
+struct vkd_plan_out {
+    int *buf_of;            /* per root tensor: its buffer (callers allocate, one per tensor) */
+    VkDeviceSize *byte_off; /* per root tensor: offset in its buffer */
+    VkDeviceSize size[VKD_PLAN_MAX_BUFFERS];
+    int host_visible[VKD_PLAN_MAX_BUFFERS];
+    int n;                  /* buffers */
+};
+struct vkd_vk_desc;
+enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
+                         const struct vkd_vk_desc *desc, struct vkd_plan_out *out);
+
 const char *vkd_vkresult_name(VkResult r);
 
 /* ---- kernel table ----------------------------------------------------------------------------- */

@@ -128,7 +128,8 @@ int cmd_bench(int argc, char **argv)
     int labels = vkd_graph_input(g, "labels", VKD_U32, batch, 1, 1, 1);
     int loss = vkd_softmax_ce(g, "ce", m.logits, labels, NULL, NULL);
     vkd_graph_loss(g, loss, -1);
-    struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, passes};
+    struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, passes, 1,
+                             NULL, 0}; /* as training runs: activations share memory */
     if (vkd_graph_finalize(g, 1) != VKD_OK || vkd_vk_create(ctx, g, &vd, &vk) != VKD_OK) {
         fprintf(stderr, "vkdistill bench: %s\n", vkd_context_error(ctx));
         goto out_model;

@@ -100,7 +100,7 @@ static int run(struct eval_run *r, const char *ckpt, const char *data, const cha
         goto fail_msg;
     r->h.logits = r->m.logits;
     r->h.loss = vkd_softmax_ce(r->g, "ce", r->m.logits, r->h.labels, &r->h.top1, &r->h.top5);
-    struct vkd_vk_desc vd = {VKD_PROG_FORWARD, 0};
+    struct vkd_vk_desc vd = {VKD_PROG_FORWARD, 0, 1, &r->h.logits, 1}; /* logits read after */
     if (vkd_graph_finalize(r->g, 0) != VKD_OK || vkd_vk_create(r->ctx, r->g, &vd, &r->vk) ||
         gpu_data_upload(r->vk, r->g, &r->gd) != VKD_OK)
         goto fail_device;

@@ -537,7 +537,11 @@ int train_run(const struct train_opts *oin)
         fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
     }
-    struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 0};
+    /* activations share memory by lifetime; the host reads only outputs, parameters, state and
+     * the evaluation heads' logits after a run */
+    int host_read[2] = {s.eval.logits, o.teacher_model ? s.teval.logits : s.eval.logits};
+    struct vkd_vk_desc vd = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 0, 1,
+                             host_read, 2};
     size_t most = (size_t)(s.batch > s.eval_batch ? s.batch : s.eval_batch);
     s.prm = malloc(16 * most);
     s.lab = malloc(4 * most);
