@@ -15,6 +15,12 @@
  *     RepDistiller keeps it): floor(N / batch) steps per epoch.
  *   - Evaluation sees every test image exactly once; the last partial batch is padded with
  *     ignored rows (VKD_CE_IGNORE), which count for nothing.
+ *   - Triplet methods (CORSD): --batch counts images, 3 per triplet, so the graph, the memory
+ *     and the images/s mean what they mean for every other method (the code's 43 triplets are
+ *     --batch 129). An epoch takes every training image once as an anchor (floor(N / (batch / 3))
+ *     steps), as the code's data set of anchors; the positive (any image of the anchor's class,
+ *     the anchor itself included, as random.choice in the code) and the negative (a random
+ *     image of a random other class) come from the epoch's RNG, so resume stays bit-identical.
  */
 #include <errno.h>
 #include <math.h>
@@ -95,6 +101,10 @@ struct session {
     int batch, eval_batch;
     struct vkd_vk *vk;
     uint32_t *prm, *lab; /* per-run host inputs (max of both batch sizes) */
+    /* triplet methods: each class's training images (cls_idx[cls_start[c] .. cls_start[c+1]]),
+     * the epoch's image order a0 p0 n0 a1 ... (steps_per_epoch x batch), the step's targets */
+    uint32_t *cls_start, *cls_idx, *order, *tri_ya;
+    float *tri_soft;
     uint64_t steps_per_epoch;
     float mean[3], std[3];
     struct ckpt_meta meta;
@@ -279,7 +289,9 @@ static int fail_device(struct session *s, const char *what)
     return 1;
 }
 
-/* The run configuration as "key=value" lines (checkpoint metadata, and what --resume reads). */
+/* The run configuration as "key=value" lines (checkpoint metadata, and what --resume reads).
+ * "inference" names the network a checkpoint evaluates with: the model alone, its classifier
+ * included; a method's extras (distill.*, e.g. CORSD's relation networks) are training-only. */
 static void config_text(const struct train_opts *o, char *buf, size_t len)
 {
     char ms[96] = "";
@@ -295,11 +307,11 @@ static void config_text(const struct train_opts *o, char *buf, size_t len)
              "model=%s\ndata=%s\nepochs=%d\nbatch=%d\neval_batch=%d\neval_every=%d\n"
              "limit_train=%u\nlimit_test=%u\nlr=%.17g\nmomentum=%.17g\nweight_decay=%.17g\n"
              "nesterov=%d\nschedule=%s\nmilestones=%s\nlr_factor=%.17g\nwarmup=%d\npad=%d\n"
-             "flip=%d\nseed=%llu",
+             "flip=%d\nseed=%llu\ninference=%s",
              o->model, o->data ? o->data : DATA_DEFAULT_DIR, o->epochs, o->batch, o->eval_batch,
              o->eval_every, o->limit_train, o->limit_test, o->lr, o->momentum, o->weight_decay,
              o->nesterov, o->schedule == LR_COSINE ? "cosine" : "multistep", ms, o->lr_factor,
-             o->warmup_epochs, o->pad, o->flip, (unsigned long long)o->seed);
+             o->warmup_epochs, o->pad, o->flip, (unsigned long long)o->seed, o->model);
 }
 
 /* The options of the run a checkpoint continues (strings point into `keep`). */
@@ -397,7 +409,69 @@ static void session_free(struct session *s)
     data_free(&s->test);
     free(s->prm);
     free(s->lab);
+    free(s->cls_start);
+    free(s->cls_idx);
+    free(s->order);
+    free(s->tri_ya);
+    free(s->tri_soft);
     train_log_close(&s->log);
+}
+
+/* The per-class index lists of the training labels (triplet sampling); -1 with a sentence
+ * when fewer than two classes have images (no negative could be drawn). */
+static int class_lists(struct session *s, char *err, size_t errlen)
+{
+    uint32_t k = s->train.classes, n = s->train.n, filled = 0;
+    s->cls_start = calloc((size_t)k + 1, sizeof(uint32_t));
+    s->cls_idx = malloc(sizeof(uint32_t) * n);
+    s->order = malloc(sizeof(uint32_t) * s->steps_per_epoch * (size_t)s->batch);
+    s->tri_ya = malloc(sizeof(uint32_t) * (size_t)s->batch);
+    s->tri_soft = malloc(sizeof(float) * (size_t)s->batch * k);
+    if (!s->cls_start || !s->cls_idx || !s->order || !s->tri_ya || !s->tri_soft) {
+        snprintf(err, errlen, "out of host memory");
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        s->cls_start[s->train.labels[i] + 1]++;
+    for (uint32_t c = 0; c < k; c++) {
+        filled += s->cls_start[c + 1] > 0;
+        s->cls_start[c + 1] += s->cls_start[c];
+    }
+    uint32_t *at = malloc(sizeof(uint32_t) * k);
+    if (!at) {
+        snprintf(err, errlen, "out of host memory");
+        return -1;
+    }
+    memcpy(at, s->cls_start, sizeof(uint32_t) * k);
+    for (uint32_t i = 0; i < n; i++)
+        s->cls_idx[at[s->train.labels[i]]++] = i;
+    free(at);
+    if (filled < 2) {
+        snprintf(err, errlen,
+                 "method %s draws negatives from other classes, but the training images have "
+                 "only %u class(es)",
+                 s->method->name, filled);
+        return -1;
+    }
+    return 0;
+}
+
+/* The epoch's triplets: anchors in permutation order, each followed by its positive and its
+ * negative (a class other than the anchor's, among those with images, then an image of it). */
+static void triplet_order(struct session *s, const uint32_t *perm, struct vkd_rng *rng)
+{
+    const uint32_t *st = s->cls_start, *ci = s->cls_idx;
+    uint32_t k = s->train.classes;
+    uint64_t anchors = s->steps_per_epoch * (uint64_t)(s->batch / 3);
+    for (uint64_t i = 0; i < anchors; i++) {
+        uint32_t a = perm[i], y = s->train.labels[a], yn;
+        uint32_t p = ci[st[y] + vkd_rng_below(rng, st[y + 1] - st[y])];
+        do /* uniform over the other classes that have images (rejection) */
+            yn = vkd_rng_below(rng, k);
+        while (yn == y || st[yn + 1] == st[yn]);
+        uint32_t neg = ci[st[yn] + vkd_rng_below(rng, st[yn + 1] - st[yn])];
+        s->order[3 * i] = a, s->order[3 * i + 1] = p, s->order[3 * i + 2] = neg;
+    }
 }
 
 /* One epoch of training steps; fills the epoch's training metrics. */
@@ -406,6 +480,10 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
     const struct train_opts *o = s->o;
     struct vkd_rng rng = {o->seed ^ ((uint64_t)(epoch + 1) * 0xd1b54a32d192ed03ull)};
     permutation(perm, s->train.n, &rng);
+    if (s->method->triplets) { /* from here on the epoch reads images in triplet order */
+        triplet_order(s, perm, &rng);
+        perm = s->order;
+    }
     float sp[VKD_SP_COUNT] = {0};
     double lsum = 0, hits = 0, t0 = now();
     int B = s->batch;
@@ -433,6 +511,13 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
             sp[kb->terms[t].slot] =
                 epoch < kb->terms[t].start * o->epochs ? 0.0f : (float)kb->terms[t].weight;
         double top1 = 0, loss = 0, term[METHOD_MAX_TERMS];
+        if (s->method->triplets) {
+            kd_triplet_fill(s->lab, B, (int)s->train.classes, s->tri_ya, s->tri_soft);
+            if (vkd_vk_write_raw(s->vk, kb->tri_labels, s->tri_ya, 4 * (size_t)B / 3) !=
+                    VKD_OK ||
+                vkd_vk_write_f32(s->vk, kb->tri_soft, s->tri_soft) != VKD_OK)
+                return fail_device(s, "a training step failed");
+        }
         if (gpu_data_feed(s->vk, &s->gtr, s->prm, B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->lab_tr, s->lab, 4 * (size_t)B) != VKD_OK ||
@@ -523,7 +608,19 @@ int train_run(const struct train_opts *oin)
         goto out;
     }
     s.eval_batch = o.eval_batch < (int)s.test.n ? o.eval_batch : (int)s.test.n;
-    s.steps_per_epoch = s.train.n / (uint32_t)s.batch;
+    if (s.method->triplets && s.batch % 3) {
+        fprintf(stderr,
+                "vkdistill %s: method %s trains on triplets of images: --batch %d must be a "
+                "multiple of 3 (e.g. %d)\n",
+                o.command, o.method, s.batch, s.batch < 3 ? 3 : s.batch / 3 * 3);
+        goto out;
+    }
+    /* a triplet method's epoch takes every image once as an anchor */
+    s.steps_per_epoch = s.train.n / (uint32_t)(s.method->triplets ? s.batch / 3 : s.batch);
+    if (s.method->triplets && class_lists(&s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
+        goto out;
+    }
     if (gpu_data_normalisation(&s.train, s.mean, s.std, err, sizeof(err)) < 0) {
         fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
