@@ -22,7 +22,8 @@
 #include "vkd.h"
 
 #define METHOD_MAX_PARAMS 16
-#define METHOD_MAX_TERMS 32 /* CORSD logs 22: each kind per stage */
+/* CORSD logs 22 terms: each kind per stage */
+#define METHOD_MAX_TERMS 32
 
 enum kd_side { KD_STUDENT, KD_TEACHER };
 

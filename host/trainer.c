@@ -37,6 +37,7 @@
 #include "models.h"
 #include "train_log.h"
 #include "trainer.h"
+#include "triplets.h"
 #include "vkd_ops.h"
 #include "vkd_rng.h"
 
@@ -101,9 +102,10 @@ struct session {
     int batch, eval_batch;
     struct vkd_vk *vk;
     uint32_t *prm, *lab; /* per-run host inputs (max of both batch sizes) */
-    /* triplet methods: each class's training images (cls_idx[cls_start[c] .. cls_start[c+1]]),
-     * the epoch's image order a0 p0 n0 a1 ... (steps_per_epoch x batch), the step's targets */
-    uint32_t *cls_start, *cls_idx, *order, *tri_ya;
+    /* triplet methods: the class lists, the epoch's image order a0 p0 n0 a1 ...
+     * (steps_per_epoch x batch), the step's targets (kd_triplet_fill) */
+    struct triplet_sampler tri;
+    uint32_t *order, *tri_ya;
     float *tri_soft;
     uint64_t steps_per_epoch;
     float mean[3], std[3];
@@ -409,69 +411,33 @@ static void session_free(struct session *s)
     data_free(&s->test);
     free(s->prm);
     free(s->lab);
-    free(s->cls_start);
-    free(s->cls_idx);
+    triplet_sampler_free(&s->tri);
     free(s->order);
     free(s->tri_ya);
     free(s->tri_soft);
     train_log_close(&s->log);
 }
 
-/* The per-class index lists of the training labels (triplet sampling); -1 with a sentence
- * when fewer than two classes have images (no negative could be drawn). */
-static int class_lists(struct session *s, char *err, size_t errlen)
+/* Triplet sampling's state: the class lists, the epoch's order, the step's targets; -1 with a
+ * sentence when fewer than two classes have images (no negative could be drawn). */
+static int triplets_init(struct session *s, char *err, size_t errlen)
 {
-    uint32_t k = s->train.classes, n = s->train.n, filled = 0;
-    s->cls_start = calloc((size_t)k + 1, sizeof(uint32_t));
-    s->cls_idx = malloc(sizeof(uint32_t) * n);
     s->order = malloc(sizeof(uint32_t) * s->steps_per_epoch * (size_t)s->batch);
     s->tri_ya = malloc(sizeof(uint32_t) * (size_t)s->batch);
-    s->tri_soft = malloc(sizeof(float) * (size_t)s->batch * k);
-    if (!s->cls_start || !s->cls_idx || !s->order || !s->tri_ya || !s->tri_soft) {
+    s->tri_soft = malloc(sizeof(float) * (size_t)s->batch * s->train.classes);
+    if (!s->order || !s->tri_ya || !s->tri_soft ||
+        triplet_sampler_init(&s->tri, s->train.labels, s->train.n, s->train.classes) < 0) {
         snprintf(err, errlen, "out of host memory");
         return -1;
     }
-    for (uint32_t i = 0; i < n; i++)
-        s->cls_start[s->train.labels[i] + 1]++;
-    for (uint32_t c = 0; c < k; c++) {
-        filled += s->cls_start[c + 1] > 0;
-        s->cls_start[c + 1] += s->cls_start[c];
-    }
-    uint32_t *at = malloc(sizeof(uint32_t) * k);
-    if (!at) {
-        snprintf(err, errlen, "out of host memory");
-        return -1;
-    }
-    memcpy(at, s->cls_start, sizeof(uint32_t) * k);
-    for (uint32_t i = 0; i < n; i++)
-        s->cls_idx[at[s->train.labels[i]]++] = i;
-    free(at);
-    if (filled < 2) {
+    if (s->tri.filled < 2) {
         snprintf(err, errlen,
                  "method %s draws negatives from other classes, but the training images have "
                  "only %u class(es)",
-                 s->method->name, filled);
+                 s->method->name, s->tri.filled);
         return -1;
     }
     return 0;
-}
-
-/* The epoch's triplets: anchors in permutation order, each followed by its positive and its
- * negative (a class other than the anchor's, among those with images, then an image of it). */
-static void triplet_order(struct session *s, const uint32_t *perm, struct vkd_rng *rng)
-{
-    const uint32_t *st = s->cls_start, *ci = s->cls_idx;
-    uint32_t k = s->train.classes;
-    uint64_t anchors = s->steps_per_epoch * (uint64_t)(s->batch / 3);
-    for (uint64_t i = 0; i < anchors; i++) {
-        uint32_t a = perm[i], y = s->train.labels[a], yn;
-        uint32_t p = ci[st[y] + vkd_rng_below(rng, st[y + 1] - st[y])];
-        do /* uniform over the other classes that have images (rejection) */
-            yn = vkd_rng_below(rng, k);
-        while (yn == y || st[yn + 1] == st[yn]);
-        uint32_t neg = ci[st[yn] + vkd_rng_below(rng, st[yn + 1] - st[yn])];
-        s->order[3 * i] = a, s->order[3 * i + 1] = p, s->order[3 * i + 2] = neg;
-    }
 }
 
 /* One epoch of training steps; fills the epoch's training metrics. */
@@ -481,7 +447,8 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
     struct vkd_rng rng = {o->seed ^ ((uint64_t)(epoch + 1) * 0xd1b54a32d192ed03ull)};
     permutation(perm, s->train.n, &rng);
     if (s->method->triplets) { /* from here on the epoch reads images in triplet order */
-        triplet_order(s, perm, &rng);
+        triplet_sampler_draw(&s->tri, perm, s->steps_per_epoch * (uint64_t)(s->batch / 3), &rng,
+                             s->order);
         perm = s->order;
     }
     float sp[VKD_SP_COUNT] = {0};
@@ -617,7 +584,7 @@ int train_run(const struct train_opts *oin)
     }
     /* a triplet method's epoch takes every image once as an anchor */
     s.steps_per_epoch = s.train.n / (uint32_t)(s.method->triplets ? s.batch / 3 : s.batch);
-    if (s.method->triplets && class_lists(&s, err, sizeof(err)) < 0) {
+    if (s.method->triplets && triplets_init(&s, err, sizeof(err)) < 0) {
         fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;
     }
