@@ -319,8 +319,8 @@ static int build(struct kd_build *b)
 
 const struct method method_corsd = {
     "corsd",
-    "class-oriented relational self-distillation (Yu et al. 2023; official code, KL and soft\n"
-    "  CE repaired: docs/METHODS.md): no teacher; triplet batches (--batch images, a multiple\n"
-    "  of 3), relation networks per stage, the deepest stage teaches the shallow ones",
+    "class-oriented relational self-distillation (Yu et al. 2023; code,\n"
+    "  KL and soft CE repaired: docs/METHODS.md): no teacher; triplet batches (--batch counts\n"
+    "  images, a multiple of 3), relation networks per stage, the deepest teaches the rest",
     0, params, 12, student_taps, no_taps, build, NULL, 1,
 };
