@@ -95,7 +95,7 @@ grep -q '"loss_ce":.*"loss_kd":.*"loss_caat1":.*"loss_lkd1":.*"loss_caat3":.*"lo
 # CORSD end to end: self-distillation (no teacher), triplet batches of 30 images (10 triplets);
 # every term logged; the relation networks only in last.safetensors; the best checkpoint is the
 # backbone alone and evaluates without them; stopped + resumed = uninterrupted (the triplets
-# come from the epoch's RNG)
+# come from the epoch's RNG); --stream = resident
 corsd=(--model resnet8 --method corsd --data "$dir/data" --epochs 2 --batch 30 --eval-batch 64
        --lr 0.05 --pad 0 --no-progress)
 "$bin" distill "${corsd[@]}" --out "$dir/corsd" >"$dir/corsd.log" 2>&1 ||
@@ -123,6 +123,11 @@ out=$("$bin" eval --checkpoint "$dir/corsd/best.safetensors" 2>&1) &&
 cmp -s "$dir/corsd/last.safetensors" "$dir/corsd2/last.safetensors" &&
     ok "corsd stopped + resumed = uninterrupted: bit-identical checkpoint (test top-1 $cacc%)" ||
     bad "corsd resumed checkpoint differs"
+# streamed batches read the images in the epoch's triplet order, as resident data does
+"$bin" distill "${corsd[@]}" --stream --out "$dir/corsd_s" >"$dir/corsd_s.log" 2>&1 ||
+    { cat "$dir/corsd_s.log"; bad "corsd --stream"; }
+cmp -s "$dir/corsd/last.safetensors" "$dir/corsd_s/last.safetensors" &&
+    ok "corsd --stream = resident: bit-identical checkpoint" || bad "corsd --stream differs"
 
 head -c 1000 "$dir/a/last.safetensors" >"$dir/trunc.safetensors"
 one_sentence() { # NAME EXPECTED_RC PATTERN -- cmd...
