@@ -273,8 +273,10 @@ static int build(struct kd_build *b)
         snprintf(name, sizeof(name), "corsd.stage%d.anchors", k);
         int anchors = vkd_batch_slice_groups(g, name, f[k - 1], nb, 0, 1);
         struct stage_out *o = &so[k - 1];
-        rn_apply(g, &r, "p", pair(g, k, f[k - 1], anchors, 1), &o->rp, &o->ap);
+        /* negatives first, as the code: the order in which the two calls move the running
+         * statistics (which inference never reads: it uses the backbone alone) */
         rn_apply(g, &r, "n", pair(g, k, f[k - 1], anchors, 2), &o->rn, &o->an);
+        rn_apply(g, &r, "p", pair(g, k, f[k - 1], anchors, 1), &o->rp, &o->ap);
         /* a_tri mean_b max(r_p - r_n + margin, 0): the ranking loss with y = +1 on (r_n, r_p) */
         snprintf(name, sizeof(name), "corsd.tri%d", k);
         int l = vkd_margin_ranking(g, name, o->rn, o->rp, -1,
