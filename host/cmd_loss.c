@@ -9,6 +9,9 @@
  * --seed). Output (a safetensors file): "loss.<term>" for every term (unweighted), "loss" (the
  * weighted total), and "grad.<name>" for every student-side tap and every extra: the gradient
  * of the total. Runs on the chosen Vulkan device, or on the CPU reference with --cpu.
+ * For a triplet method (corsd) the rows are a triplet batch a0 p0 n0 a1 p1 n1 ... (3B rows, as
+ * the trainer feeds it): the anchors' labels and the soft targets (onehot(y_a) + onehot(y_n)) / 2
+ * are taken from "labels" (kd_triplet_fill), as in training.
  */
 #include <math.h>
 #include <stdio.h>
@@ -196,6 +199,21 @@ int cmd_loss(int argc, char **argv)
         if (t == kb.labels) {
             for (size_t i = 0; i < cnt; i++)
                 v[i] = (float)labels[i]; /* exact below 2^24 */
+            have = 1;
+        } else if (m->triplets && (t == kb.tri_labels || t == kb.tri_soft)) {
+            /* the rows are a triplet batch a0 p0 n0 a1 ...: the targets come from its labels */
+            uint32_t *ya = malloc(sizeof(uint32_t) * (size_t)(n / 3 + 1));
+            float *soft = malloc(sizeof(float) * (size_t)(n / 3 + 1) * (size_t)kb.classes);
+            if (!ya || !soft) {
+                free(ya);
+                free(soft);
+                goto oom;
+            }
+            kd_triplet_fill(labels, n, kb.classes, ya, soft);
+            for (size_t i = 0; i < cnt; i++)
+                v[i] = t == kb.tri_labels ? (float)ya[i] : soft[i];
+            free(ya);
+            free(soft);
             have = 1;
         } else if (tt->kind == VKD_T_INPUT || tt->kind == VKD_T_PARAM) {
             src = st_find(&run.in, tt->name);

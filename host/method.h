@@ -16,12 +16,14 @@
 #define VKD_METHOD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "models.h"
 #include "vkd.h"
 
 #define METHOD_MAX_PARAMS 16
-#define METHOD_MAX_TERMS 8
+/* CORSD logs 22 terms: each kind per stage */
+#define METHOD_MAX_TERMS 32
 
 enum kd_side { KD_STUDENT, KD_TEACHER };
 
@@ -59,6 +61,11 @@ struct kd_build {
     int n_terms;
     struct model extras;      /* trainable extras (model_param list, init, ndim); prefix "distill." */
     int top1;                 /* the student's top-1 count on the batch (kd_ce sets it), or -1 */
+    /* Triplet methods (struct method.triplets): the batch is batch / 3 triplets ordered
+     * a0 p0 n0 a1 p1 n1 ...; kd_triplet_inputs creates these INPUTs, the host fills them every
+     * step from the labels with kd_triplet_fill. */
+    int tri_labels;           /* (batch / 3) u32: the anchors' labels */
+    int tri_soft;             /* (batch / 3, classes) f32: (onehot(y_a) + onehot(y_n)) / 2 */
     char err[512];
 };
 
@@ -75,6 +82,9 @@ struct method {
     /* The name of a 0/1 option that, when 1, asks for the student cut into stage modules
      * (model_opts.cut_stages: no gradient crosses a stage boundary), or NULL. */
     const char *cut_param;
+    /* 1: the trainer draws triplet batches (anchor, same-class positive, other-class negative,
+     * interleaved a0 p0 n0 a1 ...); --batch counts images and must be a multiple of 3. */
+    int triplets;
 };
 
 const struct method *method_find(const char *name);
@@ -100,5 +110,10 @@ int kd_extra(struct kd_build *b, const char *key, int ndim, int n, int c, int h,
 /* Extras as modules: 1x1-conv embedding (no bias) and a training-mode BatchNorm2d. */
 int kd_conv1x1(struct kd_build *b, const char *module, int x, int cout);
 int kd_bn(struct kd_build *b, const char *module, int x);
+/* The triplet targets' INPUTs (b->tri_labels, b->tri_soft); -1 with a sentence when the batch
+ * is not a multiple of 3. */
+int kd_triplet_inputs(struct kd_build *b);
+/* Fills them from the labels of n = 3B triplet-ordered images: ya (B), soft (B x classes). */
+void kd_triplet_fill(const uint32_t *labels, int n, int classes, uint32_t *ya, float *soft);
 
 #endif

@@ -12,10 +12,11 @@
 #include "vkd_ops.h"
 
 extern const struct method method_ce, method_kd, method_ickd, method_lkd, method_lakd,
-    method_sakd;
+    method_sakd, method_corsd;
 
 static const struct method *const methods[] = {&method_ce,   &method_kd,   &method_ickd,
-                                               &method_lkd,  &method_lakd, &method_sakd};
+                                               &method_lkd,  &method_lakd, &method_sakd,
+                                               &method_corsd};
 
 const struct method *method_find(const char *name)
 {
@@ -175,4 +176,29 @@ int kd_bn(struct kd_build *b, const char *module, int x)
         snprintf(xm->bn[xm->n_bn++], sizeof(xm->bn[0]), "distill.%s", module);
     snprintf(name, sizeof(name), "distill.%s", module);
     return vkd_batchnorm2d(b->g, name, x, gamma, beta, stats[0], stats[1], 1);
+}
+
+int kd_triplet_inputs(struct kd_build *b)
+{
+    if (b->batch % 3) {
+        snprintf(b->err, sizeof(b->err),
+                 "a triplet batch holds anchor, positive and negative images: %d images is not "
+                 "a multiple of 3",
+                 b->batch);
+        return -1;
+    }
+    b->tri_labels = vkd_graph_input(b->g, "triplet.labels_a", VKD_U32, b->batch / 3, 1, 1, 1);
+    b->tri_soft = vkd_graph_input(b->g, "triplet.soft_an", VKD_F32, b->batch / 3, b->classes, 1,
+                                  1);
+    return 0;
+}
+
+void kd_triplet_fill(const uint32_t *labels, int n, int classes, uint32_t *ya, float *soft)
+{
+    memset(soft, 0, sizeof(float) * (size_t)(n / 3) * (size_t)classes);
+    for (int i = 0; i < n / 3; i++) {
+        ya[i] = labels[3 * i];
+        soft[(size_t)i * classes + labels[3 * i]] += 0.5f;
+        soft[(size_t)i * classes + labels[3 * i + 2]] += 0.5f;
+    }
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "data.h"
+#include "method.h"
 #include "trainer.h"
 #include "vkd.h"
 
@@ -22,8 +23,8 @@ struct epoch_metrics {
     double test_loss, test_top1, test_top5;
     double epoch_s, images_per_s;
     int n_terms; /* the method's loss terms, epoch means (unweighted) */
-    char term_name[8][32];
-    double term[8];
+    char term_name[METHOD_MAX_TERMS][32];
+    double term[METHOD_MAX_TERMS];
 };
 
 struct train_log {

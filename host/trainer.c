@@ -15,6 +15,12 @@
  *     RepDistiller keeps it): floor(N / batch) steps per epoch.
  *   - Evaluation sees every test image exactly once; the last partial batch is padded with
  *     ignored rows (VKD_CE_IGNORE), which count for nothing.
+ *   - Triplet methods (CORSD): --batch counts images, 3 per triplet, so the graph, the memory
+ *     and the images/s mean what they mean for every other method (the code's 43 triplets are
+ *     --batch 129). An epoch takes every training image once as an anchor (floor(N / (batch / 3))
+ *     steps), as the code's data set of anchors; the positive (any image of the anchor's class,
+ *     the anchor itself included, as random.choice in the code) and the negative (a random
+ *     image of a random other class) come from the epoch's RNG, so resume stays bit-identical.
  */
 #include <errno.h>
 #include <math.h>
@@ -31,6 +37,7 @@
 #include "models.h"
 #include "train_log.h"
 #include "trainer.h"
+#include "triplets.h"
 #include "vkd_ops.h"
 #include "vkd_rng.h"
 
@@ -95,6 +102,11 @@ struct session {
     int batch, eval_batch;
     struct vkd_vk *vk;
     uint32_t *prm, *lab; /* per-run host inputs (max of both batch sizes) */
+    /* triplet methods: the class lists, the epoch's image order a0 p0 n0 a1 ...
+     * (steps_per_epoch x batch), the step's targets (kd_triplet_fill) */
+    struct triplet_sampler tri;
+    uint32_t *order, *tri_ya;
+    float *tri_soft;
     uint64_t steps_per_epoch;
     float mean[3], std[3];
     struct ckpt_meta meta;
@@ -279,7 +291,9 @@ static int fail_device(struct session *s, const char *what)
     return 1;
 }
 
-/* The run configuration as "key=value" lines (checkpoint metadata, and what --resume reads). */
+/* The run configuration as "key=value" lines (checkpoint metadata, and what --resume reads).
+ * "inference" names the network a checkpoint evaluates with: the model alone, its classifier
+ * included; a method's extras (distill.*, e.g. CORSD's relation networks) are training-only. */
 static void config_text(const struct train_opts *o, char *buf, size_t len)
 {
     char ms[96] = "";
@@ -295,11 +309,11 @@ static void config_text(const struct train_opts *o, char *buf, size_t len)
              "model=%s\ndata=%s\nepochs=%d\nbatch=%d\neval_batch=%d\neval_every=%d\n"
              "limit_train=%u\nlimit_test=%u\nlr=%.17g\nmomentum=%.17g\nweight_decay=%.17g\n"
              "nesterov=%d\nschedule=%s\nmilestones=%s\nlr_factor=%.17g\nwarmup=%d\npad=%d\n"
-             "flip=%d\nseed=%llu",
+             "flip=%d\nseed=%llu\ninference=%s",
              o->model, o->data ? o->data : DATA_DEFAULT_DIR, o->epochs, o->batch, o->eval_batch,
              o->eval_every, o->limit_train, o->limit_test, o->lr, o->momentum, o->weight_decay,
              o->nesterov, o->schedule == LR_COSINE ? "cosine" : "multistep", ms, o->lr_factor,
-             o->warmup_epochs, o->pad, o->flip, (unsigned long long)o->seed);
+             o->warmup_epochs, o->pad, o->flip, (unsigned long long)o->seed, o->model);
 }
 
 /* The options of the run a checkpoint continues (strings point into `keep`). */
@@ -397,7 +411,33 @@ static void session_free(struct session *s)
     data_free(&s->test);
     free(s->prm);
     free(s->lab);
+    triplet_sampler_free(&s->tri);
+    free(s->order);
+    free(s->tri_ya);
+    free(s->tri_soft);
     train_log_close(&s->log);
+}
+
+/* Triplet sampling's state: the class lists, the epoch's order, the step's targets; -1 with a
+ * sentence when fewer than two classes have images (no negative could be drawn). */
+static int triplets_init(struct session *s, char *err, size_t errlen)
+{
+    s->order = malloc(sizeof(uint32_t) * s->steps_per_epoch * (size_t)s->batch);
+    s->tri_ya = malloc(sizeof(uint32_t) * (size_t)s->batch);
+    s->tri_soft = malloc(sizeof(float) * (size_t)s->batch * s->train.classes);
+    if (!s->order || !s->tri_ya || !s->tri_soft ||
+        triplet_sampler_init(&s->tri, s->train.labels, s->train.n, s->train.classes) < 0) {
+        snprintf(err, errlen, "out of host memory");
+        return -1;
+    }
+    if (s->tri.filled < 2) {
+        snprintf(err, errlen,
+                 "method %s draws negatives from other classes, but the training images have "
+                 "only %u class(es)",
+                 s->method->name, s->tri.filled);
+        return -1;
+    }
+    return 0;
 }
 
 /* One epoch of training steps; fills the epoch's training metrics. */
@@ -406,6 +446,11 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
     const struct train_opts *o = s->o;
     struct vkd_rng rng = {o->seed ^ ((uint64_t)(epoch + 1) * 0xd1b54a32d192ed03ull)};
     permutation(perm, s->train.n, &rng);
+    if (s->method->triplets) { /* from here on the epoch reads images in triplet order */
+        triplet_sampler_draw(&s->tri, perm, s->steps_per_epoch * (uint64_t)(s->batch / 3), &rng,
+                             s->order);
+        perm = s->order;
+    }
     float sp[VKD_SP_COUNT] = {0};
     double lsum = 0, hits = 0, t0 = now();
     int B = s->batch;
@@ -433,6 +478,13 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
             sp[kb->terms[t].slot] =
                 epoch < kb->terms[t].start * o->epochs ? 0.0f : (float)kb->terms[t].weight;
         double top1 = 0, loss = 0, term[METHOD_MAX_TERMS];
+        if (s->method->triplets) {
+            kd_triplet_fill(s->lab, B, (int)s->train.classes, s->tri_ya, s->tri_soft);
+            if (vkd_vk_write_raw(s->vk, kb->tri_labels, s->tri_ya, 4 * (size_t)B / 3) !=
+                    VKD_OK ||
+                vkd_vk_write_f32(s->vk, kb->tri_soft, s->tri_soft) != VKD_OK)
+                return fail_device(s, "a training step failed");
+        }
         if (gpu_data_feed(s->vk, &s->gtr, s->prm, B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->prm_tr, s->prm, 16 * (size_t)B) != VKD_OK ||
             vkd_vk_write_raw(s->vk, s->lab_tr, s->lab, 4 * (size_t)B) != VKD_OK ||
@@ -523,7 +575,19 @@ int train_run(const struct train_opts *oin)
         goto out;
     }
     s.eval_batch = o.eval_batch < (int)s.test.n ? o.eval_batch : (int)s.test.n;
-    s.steps_per_epoch = s.train.n / (uint32_t)s.batch;
+    if (s.method->triplets && s.batch % 3) {
+        fprintf(stderr,
+                "vkdistill %s: method %s trains on triplets of images: --batch %d must be a "
+                "multiple of 3 (e.g. %d)\n",
+                o.command, o.method, s.batch, s.batch < 3 ? 3 : s.batch / 3 * 3);
+        goto out;
+    }
+    /* a triplet method's epoch takes every image once as an anchor */
+    s.steps_per_epoch = s.train.n / (uint32_t)(s.method->triplets ? s.batch / 3 : s.batch);
+    if (s.method->triplets && triplets_init(&s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
+        goto out;
+    }
     if (gpu_data_normalisation(&s.train, s.mean, s.std, err, sizeof(err)) < 0) {
         fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
         goto out;

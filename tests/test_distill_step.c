@@ -9,7 +9,10 @@
  * ickd with KL in the paper form on a 2x2 grid, lakd from a wider resnet8x4 (adapters, module
  * cuts), sakd from resnet8x4 (self-attention maps, the teacher-trained branch), lkd from
  * resnet8x4 (CAAT masks under stop-gradients on both features, batch patch Grams on a 2x2 grid:
- * the 8x8 input's stage maps are 8x8, 4x4, 2x2). For lakd, each stage module's terms alone must
+ * the 8x8 input's stage maps are 8x8, 4x4, 2x2), and corsd with no teacher (self-distillation:
+ * relation networks of 2, 1, 0 SepConvs on resnet8's stages, a batch of 4 triplets a p n whose
+ * positives share the anchor's class and negatives do not, the triplet targets written as the
+ * trainer writes them). For lakd, each stage module's terms alone must
  * give gradients inside that module only (no gradient crosses a stop-gradient boundary).
  * lkd runs with caat_w = 0 (CAAT stays at its initial weights, as a frozen CAAT would) and
  * H = 0 (the unthresholded mask), for measured reasons, not to hide an error:
@@ -44,6 +47,7 @@
 
 #define VKD_STEPS 10
 #define N 4
+#define TRIPLETS 4 /* a triplet method's batch: 4 triplets, 12 images */
 #define HW 8
 #define CLASSES 5
 #define TOL 2e-3
@@ -52,6 +56,7 @@ struct run {
     struct vkd_graph *g;
     struct model t, s;
     struct kd_build kb;
+    int n; /* images in the batch: N, or 3 x TRIPLETS for a triplet method */
     int x, labels;
 };
 
@@ -64,31 +69,34 @@ static int tap_fn(struct kd_build *b, enum kd_side side, const char *tap)
     return t;
 }
 
+/* teacher NULL: a self-distillation method (no teacher network). */
 static int build(struct run *r, const char *teacher, const char *method, const char *opts)
 {
     char err[512];
-    r->g = vkd_graph_create();
-    r->x = vkd_graph_input(r->g, "x", VKD_F32, N, 1, HW, HW);
-    r->labels = vkd_graph_input(r->g, "labels", VKD_U32, N, 1, 1, 1);
     const struct method *m = method_find(method);
+    r->n = m && m->triplets ? 3 * TRIPLETS : N;
+    r->g = vkd_graph_create();
+    r->x = vkd_graph_input(r->g, "x", VKD_F32, r->n, 1, HW, HW);
+    r->labels = vkd_graph_input(r->g, "labels", VKD_U32, r->n, 1, 1, 1);
     struct kd_build *kb = &r->kb;
     if (!m || method_resolve(m, opts, kb->params, err, sizeof(err)) < 0) {
         printf("FAIL: method %s: %s\n", method, m ? err : "unknown");
         return -1;
     }
-    struct model_opts mo = {.batch = N, .in_c = 1, .in_hw = HW, .classes = CLASSES,
+    struct model_opts mo = {.batch = r->n, .in_c = 1, .in_hw = HW, .classes = CLASSES,
                             .training = 1, .input = r->x, .has_input = 1,
                             .cut_stages = method_cuts_student(m, kb->params)};
     struct model_opts to = mo;
     to.training = 0, to.frozen = 1, to.prefix = "teacher/", to.cut_stages = 0;
     /* the teacher is wider (resnet8x4: 32/64/128/256 channels) where a method has adapters */
-    if (model_build(r->g, teacher, &to, &r->t, err, sizeof(err)) < 0 ||
+    if ((teacher && model_build(r->g, teacher, &to, &r->t, err, sizeof(err)) < 0) ||
         model_build(r->g, "resnet8", &mo, &r->s, err, sizeof(err)) < 0) {
         printf("FAIL: model: %s\n", err);
         return -1;
     }
-    kb->g = r->g, kb->batch = N, kb->classes = CLASSES, kb->labels = r->labels;
-    kb->has_teacher = 1, kb->tap = tap_fn, kb->student = &r->s, kb->teacher = &r->t;
+    kb->g = r->g, kb->batch = r->n, kb->classes = CLASSES, kb->labels = r->labels;
+    kb->has_teacher = teacher != NULL, kb->tap = tap_fn, kb->student = &r->s;
+    kb->teacher = teacher ? &r->t : NULL;
     kb->top1 = -1;
     kb->extras.prefix = kb->extras.param_prefix = "";
     if (m->build(kb) < 0) {
@@ -185,13 +193,32 @@ static const char *kink_flip(struct vkd_graph *g, struct vkd_vk *vk, struct vkd_
     return NULL;
 }
 
+/* The triplet targets of the batch's labels y into both executors (as the trainer does). */
+static void triplet_targets(struct run *r, struct vkd_ref *ref, struct vkd_vk *vk,
+                            const double *y)
+{
+    uint32_t lab[3 * TRIPLETS], ya[TRIPLETS];
+    float soft[TRIPLETS * CLASSES];
+    for (int i = 0; i < r->n; i++)
+        lab[i] = (uint32_t)y[i];
+    kd_triplet_fill(lab, r->n, CLASSES, ya, soft);
+    double *da = vkd_ref_data(ref, r->kb.tri_labels), *ds = vkd_ref_data(ref, r->kb.tri_soft);
+    for (int i = 0; i < TRIPLETS; i++)
+        da[i] = ya[i];
+    for (int i = 0; i < TRIPLETS * CLASSES; i++)
+        ds[i] = soft[i];
+    vkd_vk_write(vk, r->kb.tri_labels, da);
+    vkd_vk_write(vk, r->kb.tri_soft, ds);
+}
+
 /* One configuration from the weights and batches of `seed`. Returns 0, -1 on a failure to run,
  * or 1 when the trajectory crossed a ReLU kink (kink_flip) and must be drawn again. */
 static int one(struct vkd_context *ctx, const char *teacher, const char *method,
                const char *opts, uint64_t seed)
 {
     struct run r = {0};
-    printf("-- %s -> resnet8, %s %s (seed %llu)\n", teacher, method, opts ? opts : "",
+    printf("-- %s -> resnet8, %s %s (seed %llu)\n", teacher ? teacher : "self", method,
+           opts ? opts : "",
            (unsigned long long)seed);
     if (build(&r, teacher, method, opts) < 0)
         return -1;
@@ -230,8 +257,12 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
     double first = 0, last = 0;
     for (int step = 0; step < VKD_STEPS; step++) {
         double *x = vkd_ref_data(ref, r.x), *y = vkd_ref_data(ref, r.labels);
-        for (int n = 0; n < N; n++) {
+        for (int n = 0; n < r.n; n++) {
             y[n] = vkd_rng_below(&rng, CLASSES);
+            if (method_find(method)->triplets && n % 3 == 1)
+                y[n] = y[n - 1]; /* a triplet a p n: the positive shares the anchor's class */
+            else if (method_find(method)->triplets && n % 3 == 2)
+                y[n] = ((uint32_t)y[n - 2] + 1 + vkd_rng_below(&rng, CLASSES - 1)) % CLASSES;
             for (int i = 0; i < HW * HW; i++)
                 x[n * HW * HW + i] =
                     (float)(vkd_rng_normal(&rng) * 0.5 + (i % CLASSES == (int)y[n] ? 1.0 : 0.0));
@@ -242,6 +273,8 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
         sp[VKD_SP_STEP] = step;
         for (int k = 0; k < r.kb.n_terms; k++)
             sp[r.kb.terms[k].slot] = (float)r.kb.terms[k].weight;
+        if (method_find(method)->triplets)
+            triplet_targets(&r, ref, vk, y);
         vkd_vk_write(vk, r.x, x);
         vkd_vk_write(vk, r.labels, y);
         vkd_vk_write(vk, vkd_graph_step_params(g), sp);
@@ -422,7 +455,8 @@ int main(void)
         config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
         config(ctx, "resnet8x4", "lakd", NULL) < 0 ||
         config(ctx, "resnet8x4", "sakd", NULL) < 0 ||
-        config(ctx, "resnet8x4", "lkd", "k=2,H=0,caat_w=0") < 0 || lakd_boundaries() < 0)
+        config(ctx, "resnet8x4", "lkd", "k=2,H=0,caat_w=0") < 0 ||
+        config(ctx, NULL, "corsd", NULL) < 0 || lakd_boundaries() < 0)
         failed++;
     if (vkd_test_context_done(ctx))
         failed++;

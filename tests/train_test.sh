@@ -3,7 +3,7 @@
 # the loss falls and accuracy rises; the same seed twice gives bit-identical checkpoints; a run
 # stopped after epoch 1 and resumed equals the uninterrupted run bit for bit (checkpoint and
 # metrics); streamed batches (--stream) equal resident data bit for bit; eval of the checkpoint
-# reproduces the last epoch's test accuracy; KD and LKD distillation run end to end; bad
+# reproduces the last epoch's test accuracy; KD, LKD and CORSD distillation run end to end; bad
 # checkpoints and flags are refused with one sentence.
 set -u
 bin=$1 make_idx=$2
@@ -92,6 +92,43 @@ grep -q '"loss_ce":.*"loss_kd":.*"loss_caat1":.*"loss_lkd1":.*"loss_caat3":.*"lo
     ok "distill lkd logs ce, kd, caat<k>, lkd<k> and saves its CAAT extras" ||
     bad "lkd terms in metrics.jsonl or CAAT extras in the checkpoint"
 
+# CORSD end to end: self-distillation (no teacher), triplet batches of 30 images (10 triplets);
+# every term logged; the relation networks only in last.safetensors; the best checkpoint is the
+# backbone alone and evaluates without them; stopped + resumed = uninterrupted (the triplets
+# come from the epoch's RNG); --stream = resident
+corsd=(--model resnet8 --method corsd --data "$dir/data" --epochs 2 --batch 30 --eval-batch 64
+       --lr 0.05 --pad 0 --no-progress)
+"$bin" distill "${corsd[@]}" --out "$dir/corsd" >"$dir/corsd.log" 2>&1 ||
+    { cat "$dir/corsd.log"; bad "distill corsd"; }
+terms='"loss_ce":.*"loss_tri1":.*"loss_auxp1":.*"loss_auxn1":.*"loss_tri3":.*"loss_klp1":'
+terms+='.*"loss_kln1":.*"loss_rel1":.*"loss_rel2":'
+grep -q "$terms" "$dir/corsd/metrics.jsonl" &&
+    ok "distill corsd without a teacher logs ce, tri, auxp, auxn, klp, kln, rel per stage" ||
+    bad "corsd terms in metrics.jsonl"
+grep -q 'distill.rn1.sep1.pw2.weight' "$dir/corsd/last.safetensors" &&
+    grep -q 'distill.rn3.aux.bias' "$dir/corsd/last.safetensors" &&
+    ! grep -q 'distill\.' "$dir/corsd/best.safetensors" &&
+    grep -q 'inference=resnet8' "$dir/corsd/best.safetensors" &&
+    ok "corsd: relation networks in last only; best is the backbone (metadata inference=resnet8)" ||
+    bad "corsd checkpoints: extras or inference metadata"
+cacc=$(sed -n 's/.*"test_top1":\([0-9.e+-]*\).*/\1/p' "$dir/corsd/metrics.jsonl" | tail -1)
+out=$("$bin" eval --checkpoint "$dir/corsd/best.safetensors" 2>&1) &&
+    grep -q "top-1 " <<<"$out" &&
+    ok "eval of corsd's best checkpoint (no relation networks): top-1 ${out##*top-1 }" ||
+    bad "eval of corsd's best checkpoint: $out"
+"$bin" distill "${corsd[@]}" --out "$dir/corsd2" --stop-after 1 >"$dir/corsd2.log" 2>&1 &&
+    "$bin" distill --resume "$dir/corsd2/last.safetensors" --no-progress \
+        >>"$dir/corsd2.log" 2>&1 ||
+    { cat "$dir/corsd2.log"; bad "corsd stop + resume"; }
+cmp -s "$dir/corsd/last.safetensors" "$dir/corsd2/last.safetensors" &&
+    ok "corsd stopped + resumed = uninterrupted: bit-identical checkpoint (test top-1 $cacc%)" ||
+    bad "corsd resumed checkpoint differs"
+# streamed batches read the images in the epoch's triplet order, as resident data does
+"$bin" distill "${corsd[@]}" --stream --out "$dir/corsd_s" >"$dir/corsd_s.log" 2>&1 ||
+    { cat "$dir/corsd_s.log"; bad "corsd --stream"; }
+cmp -s "$dir/corsd/last.safetensors" "$dir/corsd_s/last.safetensors" &&
+    ok "corsd --stream = resident: bit-identical checkpoint" || bad "corsd --stream differs"
+
 head -c 1000 "$dir/a/last.safetensors" >"$dir/trunc.safetensors"
 one_sentence() { # NAME EXPECTED_RC PATTERN -- cmd...
     local name=$1 want=$2 pat=$3; shift 4
@@ -116,6 +153,9 @@ one_sentence "kd without a teacher" 2 "needs --teacher-model and --teacher" -- \
 one_sentence "lkd grid that does not divide the maps" 1 "cannot be cut into a 4x4 grid" -- \
     "$bin" distill --model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" \
     --method lkd --data "$dir/data" --out "$dir/x" --no-progress
+one_sentence "corsd batch not a multiple of 3" 1 "--batch 32 must be a multiple of 3" -- \
+    "$bin" distill --model resnet8 --method corsd --data "$dir/data" --batch 32 --out "$dir/x" \
+    --no-progress
 one_sentence "missing data" 1 "no such directory" -- "$bin" train --data "$dir/none" --out "$dir/x"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
