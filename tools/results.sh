@@ -50,9 +50,14 @@ run() {
     fi
     echo "run  $dir"
     mkdir -p "$dir"
-    local show=/dev/null
-    [ "${VERBOSE:-0}" = 1 ] && show=/dev/stdout
-    "$VKD" "$@" --out "$dir" 2>&1 | tee "$dir/log.txt" >"$show" || {
+    # (tee to our stdout, never `> /dev/stdout`: that reopens and truncates a redirected log)
+    local rc=0
+    if [ "${VERBOSE:-0}" = 1 ]; then
+        "$VKD" "$@" --out "$dir" 2>&1 | tee "$dir/log.txt" || rc=1
+    else
+        "$VKD" "$@" --out "$dir" >"$dir/log.txt" 2>&1 || rc=1
+    fi
+    [ $rc = 0 ] || {
         echo "results.sh: the run in $dir failed; its log:" >&2
         tail -5 "$dir/log.txt" >&2
         exit 1
