@@ -13,7 +13,7 @@
 #   SEEDS          student seeds ("1 2 3")
 #   PAIRS          "teacher:student ..." ("resnet56:resnet20 wrn_40_2:wrn_16_2")
 #   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it;
-#                  also lakd, sakd, and corsd: self-distillation of the student alone, no
+#                  also lkd, lakd, sakd, and corsd: self-distillation of the student alone, no
 #                  teacher; compare it with the pair's vanilla row)
 #   CORSD_BATCH    corsd's --batch in images, a multiple of 3 (192: 64 triplets, so a step takes
 #                  as many anchors as vanilla's batch 64 and an epoch as many steps)
@@ -84,6 +84,7 @@ for seed in $SEEDS; do
             ickd_kl) run "$dir" distill "${teacher[@]}" --method ickd --alpha 1 "${base[@]}" ;;
             lakd) run "$dir" distill "${teacher[@]}" --method lakd "${base[@]}" ;;
             sakd) run "$dir" distill "${teacher[@]}" --method sakd "${base[@]}" ;;
+            lkd) run "$dir" distill "${teacher[@]}" --method lkd "${base[@]}" ;;
             corsd) run "$dir" distill --method corsd "${base[@]}" --batch "${CORSD_BATCH:-192}" ;;
             *) echo "results.sh: unknown method '$m' in METHODS" >&2; exit 2 ;;
             esac
