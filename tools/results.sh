@@ -15,6 +15,7 @@
 #   METHODS        "vanilla kd ickd ickd_kl" (ickd: without the KL term, ickd_kl: with it;
 #                  also lkd, lakd, sakd, and corsd: self-distillation of the student alone, no
 #                  teacher; compare it with the pair's vanilla row)
+#   LKD_K          lkd's patch grid (4; it must divide every stage map: 7 for 28x28 images)
 #   CORSD_BATCH    corsd's --batch in images, a multiple of 3 (192: 64 triplets, so a step takes
 #                  as many anchors as vanilla's batch 64 and an epoch as many steps)
 #   EXTRA          more flags for every run (e.g. "--device 0 --batch 64")
@@ -84,7 +85,7 @@ for seed in $SEEDS; do
             ickd_kl) run "$dir" distill "${teacher[@]}" --method ickd --alpha 1 "${base[@]}" ;;
             lakd) run "$dir" distill "${teacher[@]}" --method lakd "${base[@]}" ;;
             sakd) run "$dir" distill "${teacher[@]}" --method sakd "${base[@]}" ;;
-            lkd) run "$dir" distill "${teacher[@]}" --method lkd "${base[@]}" ;;
+            lkd) run "$dir" distill "${teacher[@]}" --method lkd --opt "k=${LKD_K:-4}" "${base[@]}" ;;
             corsd) run "$dir" distill --method corsd "${base[@]}" --batch "${CORSD_BATCH:-192}" ;;
             *) echo "results.sh: unknown method '$m' in METHODS" >&2; exit 2 ;;
             esac
