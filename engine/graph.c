@@ -377,7 +377,7 @@ static int derive_backward(struct vkd_graph *g)
         for (int j = 0; j < n->n_out; j++)
             any_out |= (n->op->diff_out & (1u << j)) && written[n->out[j]];
         for (int j = 0; j < n->n_in; j++)
-            any_in |= n->in[j] >= 0 && g->t[n->in[j]].grad >= 0;
+            any_in |= n->in[j] >= 0 && g->t[n->in[j]].grad >= 0 && !(n->op->const_in & (1u << j));
         if (!any_out || !any_in)
             continue;
         /* Differentiable outputs whose gradient nobody wrote get zeros, so backward reads
@@ -395,8 +395,8 @@ static int derive_backward(struct vkd_graph *g)
         struct vkd_node *nm = &g->nodes[ni]; /* aux_node may have moved the array */
         for (int j = 0; j < nm->n_in; j++) {
             int t = nm->in[j];
-            if (t < 0 || g->t[t].grad < 0)
-                continue;
+            if (t < 0 || g->t[t].grad < 0 || (nm->op->const_in & (1u << j)))
+                continue; /* no gradient, or one this op never writes (not a writer) */
             for (int q = 0; q < j; q++)
                 if (nm->in[q] == t) {
                     free(written);

@@ -165,6 +165,9 @@ struct vkd_op {
     void (*ref_bwd)(struct vkd_ref *e, const struct vkd_node *n);
     void (*vk_fwd)(struct vkd_rec *r, const struct vkd_node *n);
     void (*vk_bwd)(struct vkd_rec *r, const struct vkd_node *n);
+    /* Bit i: the op never gives in[i] a gradient (a target, a teacher), even when in[i] has one
+     * from elsewhere; graph.c then never makes this node a writer of that gradient. */
+    unsigned const_in;
 };
 
 /* Ops the graph inserts by itself: gradient seeds (fill, copy) and the optimizer (sgd). */

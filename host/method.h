@@ -99,6 +99,9 @@ int method_cuts_student(const struct method *m, const double *values);
 
 /* Helpers for methods. */
 int kd_tap(struct kd_build *b, enum kd_side side, const char *tap);
+/* The tap "stage<k>", or with k = 0 the deepest "stage<K>" the side has (RepDistiller's
+ * feat[-2] for the CIFAR ResNets and WRNs; works on models and on `vkdistill loss` files). */
+int kd_stage_tap(struct kd_build *b, enum kd_side side, int k);
 /* The cross-entropy of the student's logits against the labels as term "ce" with weight w;
  * also gives the trainer its top-1 count. Returns the loss tensor or -1. */
 int kd_ce(struct kd_build *b, double weight);

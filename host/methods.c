@@ -100,6 +100,24 @@ int kd_tap(struct kd_build *b, enum kd_side side, const char *tap)
     return b->tap(b, side, tap);
 }
 
+int kd_stage_tap(struct kd_build *b, enum kd_side side, int k)
+{
+    char name[16];
+    if (k > 0) {
+        snprintf(name, sizeof(name), "stage%d", k);
+        return kd_tap(b, side, name);
+    }
+    for (k = 5; k >= 1; k--) {
+        snprintf(name, sizeof(name), "stage%d", k);
+        int t = kd_tap(b, side, name);
+        if (t >= 0) {
+            b->err[0] = '\0'; /* the deeper names tried first are not an error */
+            return t;
+        }
+    }
+    return -1;
+}
+
 int kd_ce(struct kd_build *b, double weight)
 {
     int logits = kd_tap(b, KD_STUDENT, "logits");

@@ -10,8 +10,9 @@
  *   - T^2 scaling: logits doubled with T = 2 give the same p and q, so 4x the T = 1 loss;
  *   - identical logits: loss 0 and gradient 0, exactly.
  *   - a teacher whose logits are also trained by a CE (SAKD's branch), KD added after the CE:
- *     KD is dz_t's first backward writer and must write zeros, so two identical steps give the
- *     same dz_t, the CE's (softmax(z_t) - onehot) / N, not twice it;
+ *     KD comes first in backward but never writes dz_t (const_in), so the CE is its first
+ *     writer and overwrites: two identical steps give the same dz_t, the CE's
+ *     (softmax(z_t) - onehot) / N, not twice it;
  * and of its two relatives:
  *   - softmax_kl, same inputs: the same KL (no T^2), dz_s = (q - p) / N, and
  *     dz_t = p (log(p / q) - KL) / N = [3/4 (log(3/2) - KL), 1/4 (log(1/2) - KL)] / N

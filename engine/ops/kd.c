@@ -20,8 +20,8 @@
  * Gradient convention (graph.c): backward writes dz_s, overwriting when node.acc[0] == 0 and
  * adding when 1 (CE and KD both reach the student's logits: the second adds). dL is the loss
  * scalar's gradient, i.e. its weight (a step-parameter slot). A z_t that has a gradient (its
- * tensor is trained through another consumer, e.g. SAKD's branch) gets 0 from KD: zeros when
- * KD is its first backward writer (acc[1] == 0), nothing when it adds.
+ * tensor is trained through another consumer, e.g. SAKD's branch) gets nothing from KD: the op
+ * declares it const_in, so the graph never counts KD as a writer of that gradient.
  *
  * softmax_kl writes dz_s and dz_t (each when it has a gradient, with its own acc[]);
  * softmax_sce writes dz only (the targets must not require a gradient: asserted).
@@ -167,15 +167,6 @@ static void kd_ref(struct vkd_ref *e, const struct vkd_node *n)
 
 static void kd_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 {
-    /* A teacher that has a gradient (read elsewhere too) gets 0 from this term, and the graph
-     * counts this node as a writer of it: when first, it must overwrite with zeros, or the
-     * later writers add to last step's values. */
-    double *dzt = vkd_ref_g(e, n->in[1]);
-    if (dzt && !n->acc[1]) {
-        size_t count = vkd_tensor_numel(vkd_graph_tensor_at(vkd_ref_graph(e), n->in[1]));
-        for (size_t i = 0; i < count; i++)
-            dzt[i] = 0;
-    }
     double *dzs = vkd_ref_g(e, n->in[0]);
     if (!dzs)
         return;
@@ -200,14 +191,6 @@ static void kd_vk(struct vkd_rec *r, const struct vkd_node *n)
 static void kd_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 {
     const struct vkd_graph *g = vkd_rec_graph(r);
-    const struct vkd_tensor *tt = vkd_graph_tensor_at(g, n->in[1]);
-    if (tt->grad >= 0 && !n->acc[1]) { /* the teacher's zeros: see kd_ref_bwd */
-        struct vkd_fill_params f = {(uint32_t)vkd_tensor_numel(tt), 0.0f, -1};
-        struct vkd_view v[2] = {vkd_rec_t(r, vkd_graph_step_params(g)), vkd_rec_g(r, n->in[1])};
-        uint32_t gx, gy;
-        vkd_rec_groups_1d(r, f.count, vkd_rec_wg(r), &gx, &gy);
-        vkd_rec_dispatch(r, VKD_K_FILL, v, 2, &f, sizeof(f), gx, gy, 1);
-    }
     if (vkd_graph_tensor_at(g, n->in[0])->grad < 0)
         return;
     struct vkd_softmax_kd_params p = *(const struct vkd_softmax_kd_params *)n->attr;
@@ -295,8 +278,9 @@ static void sce_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
     vkd_rec_dispatch(r, VKD_K_SOFTMAX_SCE_BWD, v, 5, &p, sizeof(p), gx, gy, 1);
 }
 
-static const struct vkd_op op_softmax_kd = {"softmax_kd", 1, kd_ref, kd_ref_bwd, kd_vk,
-                                            kd_vk_bwd};
+/* z_t (in[1]) is the target: never given a gradient (const_in, see the top). */
+static const struct vkd_op op_softmax_kd = {"softmax_kd", 1,         kd_ref,    kd_ref_bwd,
+                                            kd_vk,        kd_vk_bwd, 1u << 1};
 static const struct vkd_op op_softmax_kl = {"softmax_kl", 1, kd_ref, kl_ref_bwd, kd_vk,
                                             kl_vk_bwd};
 static const struct vkd_op op_softmax_sce = {"softmax_sce", 1, sce_ref, sce_ref_bwd, sce_vk,

@@ -35,25 +35,6 @@ static const struct method_param params[] = {
 static const char *const student_taps[] = {"logits", "stage3", NULL};
 static const char *const teacher_taps[] = {"logits", "stage3", NULL};
 
-/* The stage feature of one side: stage<k>, or with k = 0 the deepest stage<K> there is. */
-static int stage_tap(struct kd_build *b, enum kd_side side, int k)
-{
-    char name[16];
-    if (k > 0) {
-        snprintf(name, sizeof(name), "stage%d", k);
-        return kd_tap(b, side, name);
-    }
-    for (k = 5; k >= 1; k--) {
-        snprintf(name, sizeof(name), "stage%d", k);
-        int t = kd_tap(b, side, name);
-        if (t >= 0) {
-            b->err[0] = '\0'; /* the deeper names tried first are not an error */
-            return t;
-        }
-    }
-    return -1;
-}
-
 static int build(struct kd_build *b)
 {
     const struct method *m = &method_ickd;
@@ -66,7 +47,7 @@ static int build(struct kd_build *b)
                  gw, stage);
         return -1;
     }
-    int fs = stage_tap(b, KD_STUDENT, (int)stage), ft = stage_tap(b, KD_TEACHER, (int)stage);
+    int fs = kd_stage_tap(b, KD_STUDENT, (int)stage), ft = kd_stage_tap(b, KD_TEACHER, (int)stage);
     if (fs < 0 || ft < 0 || kd_ce(b, method_param(m, b, "gamma")) < 0)
         return -1;
     const struct vkd_tensor *s = vkd_graph_tensor_at(b->g, fs), *t = vkd_graph_tensor_at(b->g, ft);

@@ -31,25 +31,6 @@ static const struct method_param params[] = {
 static const char *const student_taps[] = {"logits", "stage3", NULL};
 static const char *const teacher_taps[] = {"logits", "stage3", NULL};
 
-/* stage<k>, or with k = 0 the deepest stage<K> the side has (as ickd.c). */
-static int stage_tap(struct kd_build *b, enum kd_side side, int k)
-{
-    char name[16];
-    if (k > 0) {
-        snprintf(name, sizeof(name), "stage%d", k);
-        return kd_tap(b, side, name);
-    }
-    for (k = 5; k >= 1; k--) {
-        snprintf(name, sizeof(name), "stage%d", k);
-        int t = kd_tap(b, side, name);
-        if (t >= 0) {
-            b->err[0] = '\0';
-            return t;
-        }
-    }
-    return -1;
-}
-
 static int build(struct kd_build *b)
 {
     const struct method *m = &method_sakd;
@@ -59,7 +40,7 @@ static int build(struct kd_build *b)
         snprintf(b->err, sizeof(b->err), "stage must be a whole number >= 0, not %g", stage);
         return -1;
     }
-    int fs = stage_tap(b, KD_STUDENT, (int)stage), ft = stage_tap(b, KD_TEACHER, (int)stage);
+    int fs = kd_stage_tap(b, KD_STUDENT, (int)stage), ft = kd_stage_tap(b, KD_TEACHER, (int)stage);
     int zs = kd_tap(b, KD_STUDENT, "logits"), zt = kd_tap(b, KD_TEACHER, "logits");
     if (fs < 0 || ft < 0 || zs < 0 || zt < 0 || kd_ce(b, 1.0) < 0)
         return -1;
