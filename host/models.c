@@ -9,6 +9,7 @@
 
 #include "models.h"
 #include "vkd_ops.h"
+#include "vkd_rng.h"
 
 /* The builder's state: where it builds and what it has recorded. */
 struct mb {
@@ -490,4 +491,48 @@ int model_tap(const struct model *m, const char *name)
         if (!strcmp(m->taps[i].name, name))
             return m->taps[i].tensor;
     return -1;
+}
+
+/* Draws every weight of m as its PyTorch definition initialises it, in m's parameter order (so
+ * the same seed gives the same network whatever else the graph holds), and sets the running
+ * variances to 1 (running means stay 0: the executor zeroes memory). */
+enum vkd_status model_init_weights(struct vkd_graph *g, struct vkd_vk *vk, const struct model *m,
+                                   struct vkd_rng *rng)
+{
+    enum vkd_status st = VKD_OK;
+    for (int i = 0; i < m->n_params && st == VKD_OK; i++) {
+        const struct model_param *p = &m->params[i];
+        const struct vkd_tensor *t = vkd_graph_tensor_at(g, p->tensor);
+        size_t n = vkd_tensor_numel(t);
+        float *v = malloc(n * sizeof(float));
+        if (!v)
+            return VKD_ERR_OUT_OF_MEMORY;
+        double sd = sqrt(2.0 / (double)(t->n * t->h * t->w));
+        double bound = p->arg > 0 ? 1.0 / sqrt(p->arg) : 0;
+        for (size_t j = 0; j < n; j++) {
+            switch (p->init) {
+            case INIT_KAIMING_FAN_OUT: v[j] = (float)(sd * vkd_rng_normal(rng)); break;
+            case INIT_ONE: v[j] = 1.0f; break;
+            case INIT_ZERO: v[j] = 0.0f; break;
+            case INIT_TORCH_LINEAR: v[j] = (float)(bound * (2 * vkd_rng_uniform(rng) - 1)); break;
+            case INIT_NORMAL: v[j] = (float)(p->arg * vkd_rng_normal(rng)); break;
+            }
+        }
+        st = vkd_vk_write_f32(vk, p->tensor, v);
+        free(v);
+    }
+    for (int i = 0; i < m->n_bn && st == VKD_OK; i++) {
+        char name[VKD_NAME_LEN];
+        snprintf(name, sizeof(name), "%s%s.running_var", m->param_prefix, m->bn[i]);
+        int t = vkd_graph_find(g, name);
+        size_t n = vkd_tensor_numel(vkd_graph_tensor_at(g, t));
+        float *one = malloc(n * sizeof(float));
+        if (!one)
+            return VKD_ERR_OUT_OF_MEMORY;
+        for (size_t j = 0; j < n; j++)
+            one[j] = 1.0f;
+        st = vkd_vk_write_f32(vk, t, one);
+        free(one);
+    }
+    return st;
 }

@@ -84,6 +84,12 @@ int model_build(struct vkd_graph *g, const char *arch, const struct model_opts *
 void model_free(struct model *m);
 int model_tap(const struct model *m, const char *name); /* tensor id, or -1 */
 
+struct vkd_rng;
+/* The PyTorch definitions' initial weights of m (drawn from rng in m's parameter order) and
+ * running variances of 1, written to the device. */
+enum vkd_status model_init_weights(struct vkd_graph *g, struct vkd_vk *vk, const struct model *m,
+                                   struct vkd_rng *rng);
+
 /* Names of every architecture, NULL-terminated. */
 const char *const *model_names(void);
 

@@ -225,49 +225,6 @@ static int build(struct session *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Initial weights of m as the PyTorch definitions make them, drawn from rng in m's parameter
- * order; running statistics mean 0 (the executor zeroes memory), variance 1. */
-static enum vkd_status init_weights(struct session *s, const struct model *m,
-                                    struct vkd_rng *rng)
-{
-    enum vkd_status st = VKD_OK;
-    for (int i = 0; i < m->n_params && st == VKD_OK; i++) {
-        const struct model_param *p = &m->params[i];
-        const struct vkd_tensor *t = vkd_graph_tensor_at(s->g, p->tensor);
-        size_t n = vkd_tensor_numel(t);
-        float *v = malloc(n * sizeof(float));
-        if (!v)
-            return VKD_ERR_OUT_OF_MEMORY;
-        double sd = sqrt(2.0 / (double)(t->n * t->h * t->w));
-        double bound = p->arg > 0 ? 1.0 / sqrt(p->arg) : 0;
-        for (size_t j = 0; j < n; j++) {
-            switch (p->init) {
-            case INIT_KAIMING_FAN_OUT: v[j] = (float)(sd * vkd_rng_normal(rng)); break;
-            case INIT_ONE: v[j] = 1.0f; break;
-            case INIT_ZERO: v[j] = 0.0f; break;
-            case INIT_TORCH_LINEAR: v[j] = (float)(bound * (2 * vkd_rng_uniform(rng) - 1)); break;
-            case INIT_NORMAL: v[j] = (float)(p->arg * vkd_rng_normal(rng)); break;
-            }
-        }
-        st = vkd_vk_write_f32(s->vk, p->tensor, v);
-        free(v);
-    }
-    for (int i = 0; i < m->n_bn && st == VKD_OK; i++) {
-        char name[VKD_NAME_LEN];
-        snprintf(name, sizeof(name), "%s%s.running_var", m->param_prefix, m->bn[i]);
-        int t = vkd_graph_find(s->g, name);
-        size_t n = vkd_tensor_numel(vkd_graph_tensor_at(s->g, t));
-        float *one = malloc(n * sizeof(float));
-        if (!one)
-            return VKD_ERR_OUT_OF_MEMORY;
-        for (size_t j = 0; j < n; j++)
-            one[j] = 1.0f;
-        st = vkd_vk_write_f32(s->vk, t, one);
-        free(one);
-    }
-    return st;
-}
-
 /* A permutation of 0..n-1 for this epoch (Fisher-Yates on the epoch's own RNG stream). */
 static void permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng)
 {
@@ -630,8 +587,8 @@ int train_run(const struct train_opts *oin)
             fprintf(stderr, "vkdistill %s: %s\n", o.command, err);
             goto out;
         }
-    } else if (init_weights(&s, &s.m, &init_rng) != VKD_OK ||
-               init_weights(&s, &s.kb.extras, &init_rng) != VKD_OK) {
+    } else if (model_init_weights(s.g, s.vk, &s.m, &init_rng) != VKD_OK ||
+               model_init_weights(s.g, s.vk, &s.kb.extras, &init_rng) != VKD_OK) {
         free(perm);
         fail_device(&s, "cannot initialise the weights");
         goto out;

@@ -37,11 +37,27 @@ one_line_err "flag without value" "$bin" validate --device
 one_line_err "unknown family" "$bin" validate --family nosuch
 one_line_err "stray argument" "$bin" devices extra
 one_line_err "bool flag with value" "$bin" validate --all=yes
+one_line_err "bench: unknown method" "$bin" bench --method nosuch
+one_line_err "bench: method needs a teacher" "$bin" bench --method kd
+one_line_err "bench: self-distillation has no teacher" "$bin" bench --method corsd \
+    --teacher-model resnet8
+one_line_err "bench: bad method option" "$bin" bench --teacher-model resnet8 --opt nosuch=1
 
 if "$bin" devices >/dev/null 2>&1; then
     check "devices lists a device" 0 "^0 " -- "$bin" devices
     check "unknown device" 1 "matches no Vulkan device" -- "$bin" validate --device nosuchgpu
     check "validate eltwise" 0 "passed, 0 failed" -- "$bin" validate --family eltwise
+    # bench: the plain step and whole distillation steps through the method interface (tiny)
+    tiny=(--batch 6 --input-size 8 --channels 1 --classes 4 --steps 1 --warmup 0)
+    check "bench train step" 0 "^resnet8, batch 6, 1x8x8" -- "$bin" bench --model resnet8 "${tiny[@]}"
+    check "bench kd step" 0 "^resnet14 -> resnet8, method kd" -- \
+        "$bin" bench --teacher-model resnet14 --model resnet8 "${tiny[@]}"
+    check "bench ickd step" 0 "^resnet14 -> resnet8, method ickd, batch 6" -- \
+        "$bin" bench --teacher-model resnet14 --model resnet8 --method ickd "${tiny[@]}"
+    check "bench corsd step" 0 "^resnet8, method corsd" -- \
+        "$bin" bench --model resnet8 --method corsd "${tiny[@]}"
+    check "bench lakd step with a method option" 0 "method lakd" -- \
+        "$bin" bench --teacher-model resnet14 --model resnet8 --method lakd --opt staged=1 "${tiny[@]}"
 else
     echo "skip device checks: no Vulkan device"
 fi
