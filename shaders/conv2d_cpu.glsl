@@ -1,43 +1,12 @@
-// conv2d_cpu.glsl - what the CPU-device conv2d kernels share (shaders/conv2d.h says why): an
-// MB x NB block of sums per invocation, and the step that adds one reduction index to it.
-//
-// The MB "row" values of a step (weights of MB channels in forward) are the same for every lane
-// of the workgroup. Rather than each lane loading all MB, lane l of each cluster of CL lanes
-// loads rows l, l + CL, ... (MH = MB / CL loads) and the others fetch them by subgroupShuffle,
-// which on lavapipe is a few vector instructions instead of a dozen per lane. Every lane must
-// therefore run every step (no early return before the last one, no divergent loop bounds).
-#extension GL_EXT_control_flow_attributes : require
-#extension GL_KHR_shader_subgroup_basic : require
-#extension GL_KHR_shader_subgroup_shuffle : require
-
+// conv2d_cpu.glsl - what the CPU-device conv2d kernels share (shaders/conv2d.h says why): the
+// register-block core (shaders/cpu_block.glsl) with conv2d's block sizes: MB output channels
+// (forward; the reduction's "rows" of the other passes) shuffled round clusters, NB columns per
+// lane.
 // NB may be set by the including shader (VKD_CONV_NB) before this file.
 #ifndef VKD_CONV_NB
 #define VKD_CONV_NB VKD_CONV_CPU_NB
 #endif
-const uint MB = VKD_CONV_CPU_MB, NB = VKD_CONV_NB, CL = VKD_CONV_CPU_CL, MH = MB / CL;
-
-float acc[MB][NB];
-
-void cpu_zero()
-{
-    [[unroll]] for (uint j = 0; j < MB; j++)
-        [[unroll]] for (uint i = 0; i < NB; i++)
-            acc[j][i] = 0.0;
-}
-
-// This invocation's lane in its cluster: it loads rows cpu_lane() + CL h, h < MH.
-uint cpu_lane()
-{
-    return gl_SubgroupInvocationID % CL;
-}
-
-// acc[j][i] += row j * col[i], row j being rows[j / CL] of lane j % CL of this cluster.
-void cpu_fma(float rows[MH], float col[NB])
-{
-    uint base = gl_SubgroupInvocationID - cpu_lane();
-    [[unroll]] for (uint j = 0; j < MB; j++) {
-        float a = subgroupShuffle(rows[j / CL], base + j % CL);
-        [[unroll]] for (uint i = 0; i < NB; i++)
-            acc[j][i] = fma(a, col[i], acc[j][i]);
-    }
-}
+#define CPU_MB VKD_CONV_CPU_MB
+#define CPU_NB VKD_CONV_NB
+#define CPU_CL VKD_CONV_CPU_CL
+#include "cpu_block.glsl"

@@ -38,6 +38,20 @@ enum vkd_gram_mode { VKD_GRAM_CHANNEL = 0, VKD_GRAM_SPATIAL = 1 };
  * matrices, runs the same folded path (and the tests cover it). */
 #define VKD_CORR_FOLD 1024
 
+/*
+ * CPU-device kernels (correlation_fwd_cpu, correlation_bwd_cpu; recorded when the context asks
+ * for CPU-device kernels, as conv2d's: shaders/conv2d.h says why): no shared memory and no
+ * barriers. A cluster of VKD_CORR_CPU_CL lanes owns VKD_CORR_CPU_MB output rows (their operand
+ * values loaded once per cluster and shuffled, shaders/cpu_block.glsl) and CL * VKD_CORR_CPU_NB
+ * columns, VKD_CORR_CPU_NB per invocation: per reduction step MB / CL + NB loads feed MB * NB
+ * FMAs. tiles_n counts the column chunks per row block; clusters enumerate (row block, chunk),
+ * VKD_CORR_CPU_WG / CL of them per workgroup.
+ */
+#define VKD_CORR_CPU_WG 64
+#define VKD_CORR_CPU_MB 16
+#define VKD_CORR_CPU_NB 8
+#define VKD_CORR_CPU_CL 8
+
 /* correlation_nrm_fwd / correlation_nrm_bwd: one workgroup of VKD_CORR_ROW_WG per row of G. */
 #define VKD_CORR_ROW_WG 128
 

@@ -185,13 +185,39 @@ void vkd_gram_batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t 
                *gz <= d->max_workgroup_count[2]);
 }
 
+/* The CPU-device kernels (correlation.h) when the context asks for them and the device has
+ * the subgroup shuffles they hand operand rows round with. */
+static int cpu_kernels(struct vkd_rec *r)
+{
+    const struct vkd_device_info *d = &vkd_rec_context(r)->info;
+    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle &&
+           d->subgroup_size >= VKD_CORR_CPU_CL && d->subgroup_size % VKD_CORR_CPU_CL == 0;
+}
+
+/* CPU-device grid along x: clusters of CL lanes take (row block of MB, column chunk of CL * NB)
+ * pairs, tiles_n chunks per row block, WG / CL clusters per workgroup. */
+static uint32_t cpu_grid_x(struct vkd_gram_params *p, uint32_t rows, uint32_t cols)
+{
+    p->tiles_n = vkd_div_up(cols, VKD_CORR_CPU_CL * VKD_CORR_CPU_NB);
+    uint64_t clusters = (uint64_t)vkd_div_up(rows, VKD_CORR_CPU_MB) * p->tiles_n;
+    return (uint32_t)vkd_div_up(clusters, VKD_CORR_CPU_WG / VKD_CORR_CPU_CL);
+}
+
 void vkd_gram_record_raw(struct vkd_rec *r, struct vkd_gram_params p, struct vkd_view x,
                          struct vkd_view g)
 {
-    uint32_t t = vkd_div_up(p.rows, VKD_CORR_TILE), gx = t * (t + 1) / 2, gy, gz;
+    struct vkd_view v[2] = {x, g};
+    uint32_t gx, gy, gz;
+    if (cpu_kernels(r)) {
+        gx = cpu_grid_x(&p, p.rows, p.rows);
+        vkd_gram_batch_grid(r, &p, gx, &gy, &gz);
+        vkd_rec_dispatch(r, VKD_K_CORRELATION_FWD_CPU, v, 2, &p, sizeof(p), gx, gy, gz);
+        return;
+    }
+    uint32_t t = vkd_div_up(p.rows, VKD_CORR_TILE);
+    gx = t * (t + 1) / 2;
     p.tiles_n = t;
     vkd_gram_batch_grid(r, &p, gx, &gy, &gz);
-    struct vkd_view v[2] = {x, g};
     vkd_rec_dispatch(r, VKD_K_CORRELATION_FWD, v, 2, &p, sizeof(p), gx, gy, gz);
 }
 
@@ -231,11 +257,17 @@ static void gram_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
         dots = vkd_rec_t(r, n->out[2]);
         vkd_gram_record_rowdots(r, &p, y, dy, dots);
     }
-    p.tiles_n = vkd_div_up(p.ch * p.cw, VKD_CORR_TILE);
-    gx = vkd_div_up(p.c, VKD_CORR_TILE) * p.tiles_n;
+    int cpu = cpu_kernels(r);
+    if (cpu) {
+        gx = cpu_grid_x(&p, p.c, p.ch * p.cw);
+    } else {
+        p.tiles_n = vkd_div_up(p.ch * p.cw, VKD_CORR_TILE);
+        gx = vkd_div_up(p.c, VKD_CORR_TILE) * p.tiles_n;
+    }
     vkd_gram_batch_grid(r, &p, gx, &gy, &gz);
     struct vkd_view v[6] = {vkd_rec_t(r, n->in[0]), dy, y, norms, dots, vkd_rec_g(r, n->in[0])};
-    vkd_rec_dispatch(r, VKD_K_CORRELATION_BWD, v, 6, &p, sizeof(p), gx, gy, gz);
+    vkd_rec_dispatch(r, cpu ? VKD_K_CORRELATION_BWD_CPU : VKD_K_CORRELATION_BWD, v, 6, &p,
+                     sizeof(p), gx, gy, gz);
 }
 
 static const struct vkd_op op_gram = {"gram", 1, gram_ref, gram_ref_bwd, gram_vk, gram_vk_bwd};
