@@ -35,6 +35,7 @@ struct vkd_plan_out {
     VkDeviceSize *byte_off; /* per root tensor: offset in its buffer */
     VkDeviceSize size[VKD_PLAN_MAX_BUFFERS];
     int host_visible[VKD_PLAN_MAX_BUFFERS];
+    int shared[VKD_PLAN_MAX_BUFFERS]; /* tensors share it by lifetime (plan.c) */
     int n;                  /* buffers */
 };
 struct vkd_vk_desc;
