@@ -7,8 +7,9 @@
  * over all elements of a and b (same element count; shapes may differ, as a flat view). At the
  * kink t_i = 0 the term counts as active, as PyTorch's clamp_min backward does (self >= min).
  * CORSD's a_tri * mean_b max(r_p - r_n + margin, 0) is this loss with a = r_n, b = r_p, no y and
- * scale = a_tri / B. y is a constant (targets, usually +-1): it never gets a gradient, and the
- * backward passes assert that it has none.
+ * scale = a_tri / B. y is a constant (targets, usually +-1): the op row declares it const_in,
+ * so the graph never counts this node as a writer of y's gradient, and a y that has one from
+ * another consumer gets exactly that consumer's gradient.
  *
  * Gradient convention (graph.c): backward writes da and db, overwriting when node.acc[i] == 0
  * and adding when 1. dL is the gradient of the loss scalar, i.e. its weight: register the loss
@@ -75,7 +76,6 @@ static void hinge_ref(struct vkd_ref *e, const struct vkd_node *n)
 
 static void hinge_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 {
-    VKD_ASSERT(!vkd_ref_g(e, n->in[2])); /* targets are constants */
     struct vkd_hinge_params p = *(const struct vkd_hinge_params *)n->attr;
     double *da = vkd_ref_g(e, n->in[0]), *db = vkd_ref_g(e, n->in[1]);
     if (!da && !db)
@@ -104,7 +104,6 @@ static void hinge_vk(struct vkd_rec *r, const struct vkd_node *n)
 static void hinge_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 {
     const struct vkd_graph *g = vkd_rec_graph(r);
-    VKD_ASSERT(n->in[2] < 0 || vkd_graph_tensor_at(g, n->in[2])->grad < 0); /* constants */
     struct vkd_hinge_params p = *(const struct vkd_hinge_params *)n->attr;
     p.has_da = vkd_graph_tensor_at(g, n->in[0])->grad >= 0;
     p.has_db = vkd_graph_tensor_at(g, n->in[1])->grad >= 0;
@@ -126,8 +125,9 @@ static void hinge_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
     vkd_rec_dispatch(r, VKD_K_HINGE_BWD, v, 6, &p, sizeof(p), gx, gy, 1);
 }
 
-static const struct vkd_op op_hinge = {"margin_ranking", 1,        hinge_ref,
-                                       hinge_ref_bwd,    hinge_vk, hinge_vk_bwd};
+/* y (in[2]) holds the targets: never given a gradient (const_in, see the top). */
+static const struct vkd_op op_hinge = {"margin_ranking", 1,        hinge_ref,   hinge_ref_bwd,
+                                       hinge_vk,         hinge_vk_bwd, 1u << 2};
 
 /* ---- builder -------------------------------------------------------------------------------- */
 
@@ -141,7 +141,6 @@ int vkd_margin_ranking(struct vkd_graph *g, const char *name, int a, int b, int 
     if (y >= 0) {
         const struct vkd_tensor *ty = vkd_graph_tensor_at(g, y);
         VKD_ASSERT(ty->dtype == VKD_F32 && vkd_tensor_numel(ty) == count);
-        VKD_ASSERT(!ty->requires_grad);
     }
     VKD_ASSERT(count < ((size_t)1 << 32) - VKD_HINGE_CHUNK); /* 32-bit indices in the shaders */
     struct vkd_hinge_params p = {

@@ -6,8 +6,9 @@
  *   dL/da_i = 2 scale w_i (a_i - b_i),  dL/db_i = -dL/da_i
  * over all elements of a and b (same element count; shapes may differ, as a flat view). b is
  * usually the teacher's (a constant: no gradient), but gets its gradient when it has one. w is a
- * constant (a mask or per-element weight): it never gets a gradient, and the backward passes
- * assert that it has none rather than leave the graph believing it was written.
+ * constant (a mask or per-element weight): the op row declares it const_in, so the graph never
+ * counts this node as a writer of w's gradient, and a w that has one from another consumer gets
+ * exactly that consumer's gradient.
  *
  * Gradient convention (graph.c): backward writes da and db, overwriting when node.acc[i] == 0
  * and adding when 1. dL is the gradient of the loss scalar, i.e. its weight: register the loss
@@ -68,7 +69,6 @@ static void sqdiff_ref(struct vkd_ref *e, const struct vkd_node *n)
 
 static void sqdiff_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 {
-    VKD_ASSERT(!vkd_ref_g(e, n->in[2])); /* weights are constants */
     struct vkd_sqdiff_params p = *(const struct vkd_sqdiff_params *)n->attr;
     double *da = vkd_ref_g(e, n->in[0]), *db = vkd_ref_g(e, n->in[1]);
     if (!da && !db)
@@ -97,7 +97,6 @@ static void sqdiff_vk(struct vkd_rec *r, const struct vkd_node *n)
 static void sqdiff_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 {
     const struct vkd_graph *g = vkd_rec_graph(r);
-    VKD_ASSERT(n->in[2] < 0 || vkd_graph_tensor_at(g, n->in[2])->grad < 0); /* constants */
     struct vkd_sqdiff_params p = *(const struct vkd_sqdiff_params *)n->attr;
     p.has_da = vkd_graph_tensor_at(g, n->in[0])->grad >= 0;
     p.has_db = vkd_graph_tensor_at(g, n->in[1])->grad >= 0;
@@ -119,8 +118,9 @@ static void sqdiff_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
     vkd_rec_dispatch(r, VKD_K_SQDIFF_BWD, v, 6, &p, sizeof(p), gx, gy, 1);
 }
 
-static const struct vkd_op op_sqdiff = {"sqdiff",       1,         sqdiff_ref,
-                                        sqdiff_ref_bwd, sqdiff_vk, sqdiff_vk_bwd};
+/* w (in[2]) is a constant: never given a gradient (const_in, see the top). */
+static const struct vkd_op op_sqdiff = {"sqdiff",  1, sqdiff_ref, sqdiff_ref_bwd, sqdiff_vk,
+                                        sqdiff_vk_bwd, 1u << 2};
 
 /* ---- builder --------------------------------------------------------------------------------- */
 
@@ -133,7 +133,6 @@ int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float
     if (w >= 0) {
         const struct vkd_tensor *tw = vkd_graph_tensor_at(g, w);
         VKD_ASSERT(tw->dtype == VKD_F32 && vkd_tensor_numel(tw) == count);
-        VKD_ASSERT(!tw->requires_grad);
     }
     VKD_ASSERT(count < ((size_t)1 << 32) - VKD_SQDIFF_CHUNK); /* 32-bit indices in the shaders */
     struct vkd_sqdiff_params p = {
