@@ -63,9 +63,10 @@ static enum vkd_status plan(struct vkd_vk *e, const struct vkd_vk_desc *desc)
         free(po);
         return ps;
     }
-    int nb = po->n, hv[VKD_PLAN_MAX_BUFFERS];
+    int nb = po->n, hv[VKD_PLAN_MAX_BUFFERS], shared[VKD_PLAN_MAX_BUFFERS];
     VkDeviceSize sizes[VKD_PLAN_MAX_BUFFERS];
     memcpy(hv, po->host_visible, sizeof(hv));
+    memcpy(shared, po->shared, sizeof(shared));
     memcpy(sizes, po->size, sizeof(sizes));
     free(po);
     e->bufs = calloc((size_t)nb, sizeof(*e->bufs));
@@ -77,11 +78,14 @@ static enum vkd_status plan(struct vkd_vk *e, const struct vkd_vk_desc *desc)
             return s;
         e->n_bufs = b + 1;
         e->device_bytes += sizes[b];
-        /* Every tensor starts at zero: gradients that no node writes read as zero. */
+        /* Every tensor starts at zero: gradients that no node writes read as zero (they have
+         * memory of their own). Shared memory is overwritten before every read, so poison may
+         * fill it with a quiet NaN to prove that. */
+        uint32_t pattern = desc->poison && shared[b] ? 0x7fc00000u : 0;
         if (hv[b])
             memset(e->bufs[b].map, 0, sizes[b]);
         else
-            s = vkd_buffer_fill(e->ctx, (struct vkd_view){e->bufs[b].buf, 0, sizes[b]}, 0);
+            s = vkd_buffer_fill(e->ctx, (struct vkd_view){e->bufs[b].buf, 0, sizes[b]}, pattern);
         if (s != VKD_OK)
             return s;
     }

@@ -35,6 +35,7 @@ struct vkd_plan_out {
     VkDeviceSize *byte_off; /* per root tensor: offset in its buffer */
     VkDeviceSize size[VKD_PLAN_MAX_BUFFERS];
     int host_visible[VKD_PLAN_MAX_BUFFERS];
+    int shared[VKD_PLAN_MAX_BUFFERS]; /* tensors share it by lifetime (plan.c) */
     int n;                  /* buffers */
 };
 struct vkd_vk_desc;
@@ -258,6 +259,28 @@ void vkd_gram_batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t 
  * x and y may be the same view (in place). */
 void vkd_softmax_record_fwd(struct vkd_rec *r, const struct vkd_softmax_params *p,
                             struct vkd_view x, struct vkd_view y);
+
+/* pairsum.c: the glue of the elementwise pair losses L = scale * sum_i f(a_i, b_i, c_i)
+ * (sqdiff.c, hinge.c; see pairsum.c). A family gives f and df/da (times dL; df/db = -df/da) for
+ * one element, c = 1 without a c tensor, as the CPU reference, and its forward (per-chunk
+ * partials) and backward shaders; its op row's functions call these with it, and its builder
+ * calls vkd_pairsum_node with the family's push-constant fields set (scale, margin). */
+struct vkd_pairsum_family {
+    double (*term)(const struct vkd_pairsum_params *p, double a, double b, double c);
+    double (*grad)(const struct vkd_pairsum_params *p, double a, double b, double c, double dl);
+    enum vkd_kernel_id fwd, bwd;
+};
+void vkd_pairsum_ref_fwd(const struct vkd_pairsum_family *f, struct vkd_ref *e,
+                         const struct vkd_node *n);
+void vkd_pairsum_ref_bwd(const struct vkd_pairsum_family *f, struct vkd_ref *e,
+                         const struct vkd_node *n);
+void vkd_pairsum_vk_fwd(const struct vkd_pairsum_family *f, struct vkd_rec *r,
+                        const struct vkd_node *n);
+void vkd_pairsum_vk_bwd(const struct vkd_pairsum_family *f, struct vkd_rec *r,
+                        const struct vkd_node *n);
+/* Adds the node (op's const_in must be c's bit); returns L. */
+int vkd_pairsum_node(struct vkd_graph *g, const struct vkd_op *op, const char *name, int a,
+                     int b, int c, struct vkd_pairsum_params p);
 
 static inline uint32_t vkd_div_up(uint64_t a, uint64_t b)
 {

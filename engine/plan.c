@@ -2,24 +2,31 @@
  * plan.c - where every tensor of a graph lives in the Vulkan executor's buffers (vkd_plan).
  *
  * Host-visible kinds (INPUT, OUTPUT, STEP) go to host-visible buffers; parameters, state,
- * gradients, optimizer state and activations used by more than one phase get memory of their
- * own in device buffers. Activations private to one phase share memory by their lifetimes:
+ * parameter gradients (views of the flat gradient SGD reads), optimizer state and activations
+ * used by more than one phase get memory of their own in device buffers. Activations private to
+ * one phase, and with reuse on the gradients of activations, share memory by their lifetimes:
  *   - phases run one at a time and recompute their activations every run, so two phases'
  *     activations never need memory at the same time;
- *   - with reuse on (vkd_vk_desc.reuse), an activation is live only from the first to the last
- *     dispatch that touches it in its phase's recorded order: forward, then backward (a node's
- *     backward may read any of its inputs and outputs), then the update. A frozen teacher's
- *     activations that no loss reads are dead as soon as the next layer has read them; the
- *     evaluation phases keep a few layers' worth; whatever backward needs stays. Tensors the
+ *   - with reuse on (vkd_vk_desc.reuse), a tensor is live only from the first to the last
+ *     call that touches it in its phase's recorded order: forward, then backward (a node's
+ *     backward may read any of its inputs and outputs and their gradients), then the update. A
+ *     frozen teacher's activations that no loss reads are dead as soon as the next layer has
+ *     read them; the evaluation phases keep a few layers' worth; whatever backward needs stays.
+ *     An activation's gradient lives from its first writer's backward (the consumer that comes
+ *     last in forward order: it overwrites, earlier consumers add, graph.c) to its producer's
+ *     backward, so only the gradients around the current layer need memory at once. Tensors the
  *     host reads after a run (vkd_vk_desc.keep) live to the end of their phase.
- *   - with reuse off, every activation lives through its whole phase (op checks and tests read
- *     any activation after a run).
- * Nothing reads an activation before its phase has written it in the same run (op checks
- * pre-fill outputs with NaN, and the resume and streaming tests compare runs bit for bit), so
- * sharing changes no result.
+ *   - with reuse off, every activation lives through its whole phase and every gradient has
+ *     memory of its own (op checks and tests read any of them after a run).
+ * A tensor shares memory only if the first call that touches it in a run overwrites it (a
+ * forward writing its output, a backward overwriting a gradient, a seed or zero fill): nothing
+ * then reads what another tensor left in that memory. A tensor read first keeps memory of its
+ * own and with it its zeros or the last run's values: a gradient no node writes (graph.c:
+ * "stays zero"), a tensor the host writes. Tests run reuse on against reuse off bit for bit
+ * with shared memory filled with NaN at creation (vkd_vk_desc.poison; tests/test_plan.c).
  *
- * Placement is first fit: activations in order of first use, each at the lowest offset of the
- * first buffer where no placed activation overlaps it both in bytes and in time.
+ * Placement is first fit: tensors in order of first use, each at the lowest offset of the
+ * first buffer where no placed tensor overlaps it both in bytes and in time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,17 +63,88 @@ static VkDeviceSize align_up(VkDeviceSize x, VkDeviceSize a)
     return (x + a - 1) / a * a;
 }
 
-/* Lifetimes on one timeline: the phases one after the other, each in its recorded order.
- * phase_of[t]: the one phase that touches ACT root t, -1 for several (or none), -2 other kinds. */
+/* Lifetimes on one timeline: the phases one after the other, each in its recorded order. */
+struct timeline {
+    const struct vkd_graph *g;
+    int *phase_of;      /* per root: its one phase, -1 memory of its own, -2 not shareable */
+    long *first, *last; /* per root: first and last call that touches it, -1 for none */
+    long time;          /* the current call */
+};
+
+/* Records that the current call of phase p touches tensor t (a view stands for its root);
+ * overwrite: the call writes all of t without reading it first. A tensor whose first touch in
+ * a run is a read (a gradient no node writes, a value the host wrote or the last run left) must
+ * keep memory of its own: only that memory still holds what the read expects. */
+static void touch(struct timeline *tl, int t, int p, int overwrite)
+{
+    int r = root_of(tl->g, t);
+    if (tl->first[r] < 0) {
+        tl->first[r] = tl->time;
+        if (!overwrite && tl->phase_of[r] != -2)
+            tl->phase_of[r] = -1;
+    }
+    tl->last[r] = tl->time;
+    if (tl->phase_of[r] == VKD_MAX_PHASES)
+        tl->phase_of[r] = p;
+    else if (tl->phase_of[r] >= 0 && tl->phase_of[r] != p)
+        tl->phase_of[r] = -1;
+}
+
+/* What one call touches. A forward pass (and the graph's own fill, copy and SGD nodes) reads
+ * in[] and overwrites out[]. A backward pass may read any of in[] and out[], reads the
+ * gradients of out[], and writes the gradient of every input that is not const_in: overwriting
+ * it when acc is 0 (the first writer, graph.c), adding to it otherwise. */
+static void touch_call(struct timeline *tl, const struct vkd_node *node, int pass)
+{
+    for (int k = 0; k < node->n_in + node->n_out; k++) {
+        int t = k < node->n_in ? node->in[k] : node->out[k - node->n_in];
+        if (t >= 0)
+            touch(tl, t, node->phase, pass == 0 && k >= node->n_in);
+    }
+    if (pass == 0)
+        return;
+    for (int k = 0; k < node->n_out; k++) {
+        int gi = vkd_graph_tensor_at(tl->g, node->out[k])->grad;
+        if (gi >= 0)
+            touch(tl, gi, node->phase, 0);
+    }
+    for (int k = 0; k < node->n_in; k++) {
+        int gi = node->in[k] < 0 ? -1 : vkd_graph_tensor_at(tl->g, node->in[k])->grad;
+        if (gi >= 0 && !(node->op->const_in & (1u << k)))
+            touch(tl, gi, node->phase, !node->acc[k]);
+    }
+}
+
+/* Which roots may share memory by lifetime: activations, and with reuse on the gradients of
+ * activations (GRAD roots of which no tensor is a view: the flat parameter gradient, which SGD
+ * reads whole, keeps its memory and its zeros where no node writes). With reuse off gradients
+ * keep memory of their own, so tests can read any of them after a run. */
+static void shareable(const struct vkd_graph *g, int reuse, int *phase_of)
+{
+    int n = vkd_graph_tensor_count(g);
+    for (int i = 0; i < n; i++) {
+        const struct vkd_tensor *t = vkd_graph_tensor_at(g, i);
+        int act_grad = reuse && t->kind == VKD_T_GRAD;
+        phase_of[i] = t->parent < 0 && (t->kind == VKD_T_ACT || act_grad) ? VKD_MAX_PHASES : -2;
+    }
+    for (int i = 0; i < n; i++) {
+        const struct vkd_tensor *t = vkd_graph_tensor_at(g, i);
+        if (t->parent >= 0 && vkd_graph_tensor_at(g, t->parent)->kind == VKD_T_GRAD)
+            phase_of[t->parent] = -2;
+    }
+}
+
+/* phase_of[t]: the one phase whose calls touch shareable root t, -1 for several (or none, or
+ * a read first), -2 for roots that are not shareable; first/last: the calls that touch it. */
 static void lifetimes(const struct vkd_graph *g, unsigned program, int reuse, const int *keep,
                       int n_keep, int *phase_of, long *first, long *last)
 {
     int n = vkd_graph_tensor_count(g);
-    for (int i = 0; i < n; i++) {
-        phase_of[i] = vkd_graph_tensor_at(g, i)->kind == VKD_T_ACT ? VKD_MAX_PHASES : -2;
+    struct timeline tl = {g, phase_of, first, last, 0};
+    shareable(g, reuse, phase_of);
+    for (int i = 0; i < n; i++)
         first[i] = -1, last[i] = -1;
-    }
-    long time = 0, phase_end[VKD_MAX_PHASES];
+    long phase_end[VKD_MAX_PHASES];
     for (int p = 0; p < VKD_MAX_PHASES; p++) {
         for (int list = 0; list < 3; list++) {
             if (p == 0 ? !(program & (1u << list)) : list != 0)
@@ -77,29 +155,17 @@ static void lifetimes(const struct vkd_graph *g, unsigned program, int reuse, co
                 const struct vkd_node *node = vkd_graph_node(g, calls[c].node);
                 if (node->phase != p)
                     continue;
-                for (int k = 0; k < node->n_in + node->n_out; k++) {
-                    int t = k < node->n_in ? node->in[k] : node->out[k - node->n_in];
-                    if (t < 0)
-                        continue;
-                    int r = root_of(g, t);
-                    if (phase_of[r] == VKD_MAX_PHASES)
-                        phase_of[r] = p;
-                    else if (phase_of[r] >= 0 && phase_of[r] != p)
-                        phase_of[r] = -1;
-                    if (first[r] < 0)
-                        first[r] = time;
-                    last[r] = time;
-                }
-                time++;
+                touch_call(&tl, node, calls[c].pass);
+                tl.time++;
             }
         }
-        phase_end[p] = time - 1;
+        phase_end[p] = tl.time - 1;
     }
     /* Nodes of phases other than 0 that the program does not record still own their tensors'
      * phase (forward lists hold every node), so phase_of is complete. */
     for (int i = 0; i < n; i++) {
         if (phase_of[i] == VKD_MAX_PHASES)
-            phase_of[i] = -1; /* an activation no node touches: keep it */
+            phase_of[i] = -1; /* a tensor no call touches: keep it (and its zeros) */
         if (phase_of[i] >= 0 && (!reuse || first[i] < 0))
             last[i] = phase_end[phase_of[i]];
     }
@@ -169,6 +235,7 @@ enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
                     goto done;
                 cur = out->n++;
                 out->host_visible[cur] = hv;
+                out->shared[cur] = 0;
                 used = 0;
                 cap = bytes > VKD_CHUNK_BYTES ? bytes : VKD_CHUNK_BYTES;
             }
@@ -179,7 +246,7 @@ enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
         }
     }
 
-    /* phase-private activations, by lifetime */
+    /* phase-private activations and activation gradients, by lifetime */
     for (int i = 0; i < n; i++)
         if (vkd_graph_tensor_at(g, i)->parent < 0 && phase_of[i] >= 0)
             lives[n_lives++] = (struct life){
@@ -200,6 +267,7 @@ enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
                                        l->bytes > VKD_CHUNK_BYTES ? l->bytes : VKD_CHUNK_BYTES,
                                        out->n};
             out->host_visible[out->n] = 0;
+            out->shared[out->n] = 1;
             out->size[out->n++] = 0;
             n_arenas++;
             off = 0;

@@ -198,12 +198,16 @@ enum vkd_program { VKD_PROG_FORWARD = 1, VKD_PROG_BACKWARD = 2, VKD_PROG_UPDATE 
 struct vkd_vk_desc {
     unsigned program; /* VKD_PROG_* bits recorded into the one command buffer */
     int timestamps;   /* record a timestamp pair around every dispatch (per-pass GPU time) */
-    /* Activations share memory by lifetime inside their phase (see engine/plan.c): after a run
-     * only the `keep` tensors (and those several phases use) still hold their values. Off:
-     * every activation can be read after a run (tests, op checks). */
+    /* Activations and their gradients share memory by lifetime inside their phase (see
+     * engine/plan.c): after a run only the `keep` tensors (and those several phases use) still
+     * hold their values. Off: every activation and gradient can be read after a run (tests, op
+     * checks). */
     int reuse;
     const int *keep;
     int n_keep;
+    /* Memory that tensors share by lifetime starts as NaN instead of zero, so a read before the
+     * first write in a run shows (tests). Results of a correct graph do not change. */
+    int poison;
 };
 
 struct vkd_vk;

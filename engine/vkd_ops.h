@@ -69,8 +69,9 @@ int vkd_softmax_kd(struct vkd_graph *g, const char *name, int zs, int zt, float 
  * dzs = (q - p) / (N T), dzt = p (.) ((log p - log q) - KL_row) / (N T). zs != zt. */
 int vkd_softmax_kl(struct vkd_graph *g, const char *name, int zs, int zt, float t);
 /* Soft-target cross-entropy: -1/N * sum_n sum_k s[n][k] log softmax(z[n] / T)[k], z and s of
- * the same shape (N rows of K). s is a constant (an INPUT, or a vkd_stop_grad output; rows need
- * not sum to 1); the gradient goes to z: (S_n softmax(z / T) - s) / (N T), S_n = sum_k s[n][k].
+ * the same shape (N rows of K). s is a constant (rows need not sum to 1; it gets no gradient
+ * from this term, only from its other consumers); the gradient goes to z:
+ * (S_n softmax(z / T) - s) / (N T), S_n = sum_k s[n][k].
  * CORSD's code form (targets softmax(s / T)) is vkd_row_softmax(s, K, 1 / T) first. Returns the
  * scalar loss (OUTPUT). */
 int vkd_softmax_soft_ce(struct vkd_graph *g, const char *name, int z, int s, float t);
@@ -89,13 +90,14 @@ int vkd_gram(struct vkd_graph *g, const char *name, int x, enum vkd_gram_mode mo
 /* sqdiff.c: scale * sum_i w_i (a_i - b_i)^2 over all elements of a and b (same element count),
  * w_i = 1 when w < 0. Returns the scalar (OUTPUT); register it as a loss with
  * vkd_graph_loss(g, L, slot) to weight it from a step-parameter slot. Gradients to a and to b
- * (when each has one: a teacher's b has none); w is a constant and gets none. */
+ * (when each has one: a teacher's b has none); w is a constant and gets none from this term
+ * (only from its other consumers, if any). */
 int vkd_sqdiff(struct vkd_graph *g, const char *name, int a, int b, int w, float scale);
 
 /* hinge.c: the margin-ranking loss, F.margin_ranking_loss(a, b, y, margin, reduction="sum")
  * times scale: L = scale * sum_i max(0, margin - y_i (a_i - b_i)) over all elements of a and b
  * (same element count), y_i = 1 when y < 0, else a constant F32 tensor of the same count
- * (targets, usually +-1; no gradient). Returns the scalar (OUTPUT); register it with
+ * (targets, usually +-1; no gradient from this term). Returns the scalar (OUTPUT); register it with
  * vkd_graph_loss. Gradients to a and b when each has one: dL/da_i = -scale y_i [t_i >= 0]
  * (t_i >= 0 at the kink, as PyTorch), dL/db_i = -dL/da_i. CORSD's triplet term
  * a_tri * mean_b max(r_p - r_n + margin, 0) = vkd_margin_ranking(g, name, r_n, r_p, -1, margin,

@@ -8,10 +8,10 @@
 // is registered with a slot. y gets no gradient.
 // Bindings: 0 a, 1 b, 2 y (a again without y, never read), 3 dL (1), 4 da, 5 db (count each;
 // an absent gradient is bound to the present one and never written).
-// Grid: 1-D over count. Mirrors ref_hinge_bwd (engine/ops/hinge.c).
+// Grid: 1-D over count. Mirrors vkd_pairsum_ref_bwd with hinge_grad (engine/ops/hinge.c).
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
-layout(push_constant) uniform PC { vkd_hinge_params p; } pc;
+layout(push_constant) uniform PC { vkd_pairsum_params p; } pc;
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) readonly buffer Y { float y[]; };
@@ -24,9 +24,9 @@ void main()
     uint i = vkd_gid();
     if (i >= pc.p.count)
         return;
-    float yi = pc.p.has_y != 0u ? y[i] : 1.0;
+    float yi = pc.p.has_c != 0u ? y[i] : 1.0;
     precise float d = a[i] - b[i]; // as hinge_fwd: no contraction, the same t bit for bit
-    precise float t = pc.p.margin - (pc.p.has_y != 0u ? yi * d : d);
+    precise float t = pc.p.margin - (pc.p.has_c != 0u ? yi * d : d);
     float g = t >= 0.0 ? -pc.p.scale * dl[0] * yi : 0.0;
     if (pc.p.has_da != 0u)
         da[i] = pc.p.acc_da != 0u ? da[i] + g : g;

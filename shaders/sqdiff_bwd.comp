@@ -6,10 +6,10 @@
 // registered with a slot. The weights w get no gradient.
 // Bindings: 0 a, 1 b, 2 w (a again without weights, never read), 3 dL (1), 4 da, 5 db (count
 // each; an absent gradient is bound to the present one and never written).
-// Grid: 1-D over count. Mirrors ref_sqdiff_bwd (engine/ops/sqdiff.c).
+// Grid: 1-D over count. Mirrors vkd_pairsum_ref_bwd with sqdiff_grad (engine/ops/sqdiff.c).
 #include "common.glsl"
 layout(local_size_x_id = 0) in;
-layout(push_constant) uniform PC { vkd_sqdiff_params p; } pc;
+layout(push_constant) uniform PC { vkd_pairsum_params p; } pc;
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
@@ -23,7 +23,7 @@ void main()
     if (i >= pc.p.count)
         return;
     float g = 2.0 * pc.p.scale * dl[0] * (a[i] - b[i]);
-    if (pc.p.has_w != 0u)
+    if (pc.p.has_c != 0u)
         g *= w[i];
     if (pc.p.has_da != 0u)
         da[i] = pc.p.acc_da != 0u ? da[i] + g : g;

@@ -1,23 +1,23 @@
 #version 450
 // sqdiff_fwd: the per-chunk half of L = scale * sum_i w_i (a_i - b_i)^2: partial[k] =
-// sum over chunk k (VKD_SQDIFF_CHUNK consecutive elements) of w_i (a_i - b_i)^2, w_i = 1 when
-// has_w is 0. A NaN term makes the partial NaN, decided on the bits so that no device's
+// sum over chunk k (VKD_PAIRSUM_CHUNK consecutive elements) of w_i (a_i - b_i)^2, w_i = 1 when
+// has_c is 0. A NaN term makes the partial NaN, decided on the bits so that no device's
 // arithmetic can lose it.
 // Bindings: 0 a (count), 1 b (count), 2 w (count; a again without weights, never read),
 // 3 partials (chunks).
-// Grid: one workgroup of VKD_SQDIFF_WG per chunk, folded into (x, y). Deterministic: each
-// invocation sums its strided share in order, then a fixed tree. Mirrors ref_sqdiff_fwd
-// (engine/ops/sqdiff.c).
+// Grid: one workgroup of VKD_PAIRSUM_WG per chunk, folded into (x, y). Deterministic: each
+// invocation sums its strided share in order, then a fixed tree. Mirrors vkd_pairsum_ref_fwd
+// (engine/ops/pairsum.c) with sqdiff_term (engine/ops/sqdiff.c).
 #include "common.glsl"
-layout(local_size_x = VKD_SQDIFF_WG) in;
-layout(push_constant) uniform PC { vkd_sqdiff_params p; } pc;
+layout(local_size_x = VKD_PAIRSUM_WG) in;
+layout(push_constant) uniform PC { vkd_pairsum_params p; } pc;
 layout(std430, binding = 0) readonly buffer A { float a[]; };
 layout(std430, binding = 1) readonly buffer B { float b[]; };
 layout(std430, binding = 2) readonly buffer W { float w[]; };
 layout(std430, binding = 3) writeonly buffer Part { float part[]; };
 
-shared float s_sum[VKD_SQDIFF_WG];
-shared uint s_bad[VKD_SQDIFF_WG];
+shared float s_sum[VKD_PAIRSUM_WG];
+shared uint s_bad[VKD_PAIRSUM_WG];
 
 void main()
 {
@@ -25,14 +25,14 @@ void main()
     uint k = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
     bool live = k < pc.p.chunks; // folded-grid tail: recompute the last chunk, write nothing
     k = min(k, pc.p.chunks - 1u);
-    uint j0 = k * VKD_SQDIFF_CHUNK, j1 = min(j0 + VKD_SQDIFF_CHUNK, pc.p.count);
+    uint j0 = k * VKD_PAIRSUM_CHUNK, j1 = min(j0 + VKD_PAIRSUM_CHUNK, pc.p.count);
 
     float s = 0.0;
     uint bad = 0u;
-    for (uint j = j0 + tid; j < j1; j += VKD_SQDIFF_WG) {
+    for (uint j = j0 + tid; j < j1; j += VKD_PAIRSUM_WG) {
         float d = a[j] - b[j];
         float t = d * d;
-        if (pc.p.has_w != 0u)
+        if (pc.p.has_c != 0u)
             t *= w[j];
         s += t;
         bad += (floatBitsToUint(t) & 0x7fffffffu) > 0x7f800000u ? 1u : 0u;
@@ -40,7 +40,7 @@ void main()
     s_sum[tid] = s;
     s_bad[tid] = bad;
     barrier();
-    for (uint h = VKD_SQDIFF_WG / 2; h > 0; h >>= 1) {
+    for (uint h = VKD_PAIRSUM_WG / 2; h > 0; h >>= 1) {
         if (tid < h) {
             s_sum[tid] += s_sum[tid + h];
             s_bad[tid] += s_bad[tid + h];

@@ -6,6 +6,12 @@
  *   without w: L = 0.25 (1 + 4 + 0) = 1.25;
  *   registered with a step-parameter slot of 0.37: L unchanged, da = 0.37 [1, -0.5, 0];
  * and (gpu) determinism: one executor run twice gives the same bits.
+ * Constant inputs (const_in in the op rows): sqdiff's weight w, the margin-ranking loss's
+ * targets y and soft cross-entropy's targets s, each a tensor c that another loss,
+ * 0.5 * sum (c - z)^2, also trains. The constant's node is added last, so its backward runs
+ * first: were it counted as a writer of dc it would overwrite or add. dc must be exactly the
+ * other loss's c - z after each of two runs (not twice it), and the op's own gradient da must be
+ * bit for bit the same as when c has no gradient at all; on both executors.
  */
 #include <math.h>
 #include <stdio.h>
@@ -100,6 +106,91 @@ static void hand_checks(struct vkd_context *ctx)
     expect("slot weight 0.37: db[1] = 0.37 * 0.5", db[1], 0.185, 1e-7);
 }
 
+enum const_op { CONST_SQDIFF, CONST_HINGE, CONST_SCE };
+
+/* da and dc of loss(a, b, c) (+ 0.5 sum (c - z)^2 first in forward order when other), after a
+ * second identical run; 2 rows of 3 elements. */
+static int const_run(struct vkd_context *ctx, enum const_op op, int other, const double *v,
+                     double *da, double *dc)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int in[4];
+    for (int i = 0; i < 4; i++) {
+        static const char *names[4] = {"a", "b", "c", "z"};
+        in[i] = vkd_graph_input(g, names[i], VKD_F32, 2, 3, 1, 1);
+    }
+    int a = in[0], b = in[1], c = in[2], z = in[3];
+    vkd_graph_set_requires_grad(g, a);
+    if (other) {
+        vkd_graph_set_requires_grad(g, c);
+        vkd_graph_loss(g, vkd_sqdiff(g, "other", c, z, -1, 0.5f), -1);
+    }
+    int l = op == CONST_SQDIFF ? vkd_sqdiff(g, "l", a, b, c, 0.25f)
+            : op == CONST_HINGE ? vkd_margin_ranking(g, "l", a, b, c, 0.5f, 0.25f)
+                                : vkd_softmax_soft_ce(g, "l", a, c, 2.0f);
+    vkd_graph_loss(g, l, -1);
+    if (vkd_graph_finalize(g, 0) != VKD_OK) {
+        printf("FAIL: finalize: %s\n", vkd_graph_error(g));
+        vkd_graph_destroy(g);
+        return 1;
+    }
+    int ga = vkd_graph_tensor_at(g, a)->grad, gc = vkd_graph_tensor_at(g, c)->grad, rc = 0;
+    if (!ctx) {
+        struct vkd_ref *e = vkd_ref_create(g);
+        for (int i = 0; i < 4; i++)
+            memcpy(vkd_ref_data(e, in[i]), v + 6 * i, 6 * sizeof(double));
+        for (int r = 0; r < 2; r++)
+            vkd_ref_forward(e), vkd_ref_backward(e);
+        memcpy(da, vkd_ref_data(e, ga), 6 * sizeof(double));
+        if (gc >= 0)
+            memcpy(dc, vkd_ref_data(e, gc), 6 * sizeof(double));
+        vkd_ref_destroy(e);
+    } else {
+        struct vkd_vk *e;
+        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
+        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK;
+        for (int i = 0; i < 4 && !rc; i++)
+            rc = vkd_vk_write(e, in[i], v + 6 * i) != VKD_OK;
+        rc = rc || vkd_vk_run(e) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
+             vkd_vk_read(e, ga, da) != VKD_OK || (gc >= 0 && vkd_vk_read(e, gc, dc) != VKD_OK);
+        if (!rc)
+            vkd_vk_destroy(e);
+        else
+            printf("FAIL: device: %s\n", vkd_context_error(ctx));
+    }
+    vkd_graph_destroy(g);
+    return rc;
+}
+
+static void const_checks(struct vkd_context *ctx)
+{
+    /* a, b, c, z: dyadic values, so c - z and every gradient are exact in fp32 */
+    const double v[24] = {0.5, -1,  2,    0.25, 1.5, -0.75, /* a */
+                          1,   0.5, -0.5, 0.25, 2,   1,     /* b */
+                          1,   -1,  0.5,  0,    1,   -1,    /* c: w, y (+-1 and 0.5) or s */
+                          0.5, 2,   -1,   0.75, 0,   -2};   /* z */
+    static const char *names[3] = {"sqdiff's w", "margin_ranking's y", "soft_ce's s"};
+    for (int op = 0; op < 3; op++) {
+        double da0[6], da1[6], dc[6], dummy[6];
+        if (const_run(ctx, (enum const_op)op, 0, v, da0, dummy) ||
+            const_run(ctx, (enum const_op)op, 1, v, da1, dc)) {
+            failures++;
+            continue;
+        }
+        int same_da = memcmp(da0, da1, sizeof(da0)) == 0, exact_dc = 1, nonzero = 0;
+        for (int i = 0; i < 6; i++) {
+            exact_dc &= dc[i] == v[12 + i] - v[18 + i];
+            nonzero += da0[i] != 0;
+        }
+        char what[96];
+        snprintf(what, sizeof(what), "%s also trained elsewhere: dc = c - z exactly", names[op]);
+        expect(what, exact_dc, 1, 0);
+        snprintf(what, sizeof(what), "%s: da bit for bit as with no dc (%d nonzero)", names[op],
+                 nonzero);
+        expect(what, same_da && nonzero > 0, 1, 0);
+    }
+}
+
 /* (gpu) One executor run twice gives the same bits: 3 x 4097 elements (4 chunks), weighted. */
 static void determinism(struct vkd_context *ctx)
 {
@@ -140,6 +231,7 @@ int main(int argc, char **argv)
     if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
         struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
         hand_checks(ctx);
+        const_checks(ctx);
         if (ctx) {
             determinism(ctx);
             failures += vkd_test_context_done(ctx);

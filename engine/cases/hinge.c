@@ -44,11 +44,11 @@ static void draw(struct vkd_check *c, int ta, int tb, int ty, int tp, int tl, si
         goto out;
     struct vkd_rng rng = {seed};
     double total = 0, ee_total = 0, k_part = 1;
-    size_t chunks = (count + VKD_HINGE_CHUNK - 1) / VKD_HINGE_CHUNK;
+    size_t chunks = (count + VKD_PAIRSUM_CHUNK - 1) / VKD_PAIRSUM_CHUNK;
     for (size_t k = 0; k < chunks; k++) {
         double s = 0, ee = 0;
-        size_t j0 = k * VKD_HINGE_CHUNK, n = 0;
-        for (size_t j = j0; j < j0 + VKD_HINGE_CHUNK && j < count; j++, n++) {
+        size_t j0 = k * VKD_PAIRSUM_CHUNK, n = 0;
+        for (size_t j = j0; j < j0 + VKD_PAIRSUM_CHUNK && j < count; j++, n++) {
             double t;
             do {
                 a[j] = (float)(lo + (hi - lo) * vkd_rng_uniform(&rng));

@@ -5,7 +5,7 @@
  * teacher) or with its own gradient, the loss weight from a step-parameter slot, and a that feeds
  * another node (backward adds: node.acc).
  *
- * Reduction lengths (vkd_check_k): a partial sums min(count, VKD_SQDIFF_CHUNK) terms w (a - b)^2,
+ * Reduction lengths (vkd_check_k): a partial sums min(count, VKD_PAIRSUM_CHUNK) terms w (a - b)^2,
  * the loss count of them. The weights are drawn in [0, 1], so every term is >= 0 and the sums
  * have condition number 1 (no cancellation): K = the number of terms. The gradients are
  * elementwise (a few roundings, no sum): K = 1; with a second consumer, one addition of two
@@ -57,7 +57,7 @@ static struct vkd_check *sqdiff_case(const int *a)
     double count = (double)a[0] * a[1] * a[2] * a[3];
     vkd_check_k(c, loss, count);
     vkd_check_k(c, vkd_graph_find(g, "sq.partials"),
-                count < VKD_SQDIFF_CHUNK ? count : VKD_SQDIFF_CHUNK);
+                count < VKD_PAIRSUM_CHUNK ? count : VKD_PAIRSUM_CHUNK);
     vkd_check_k(c, x, flags & SQ_FANOUT ? 2 : 1);
     if (vkd_check_finalize(c) != VKD_OK) {
         vkd_check_destroy(c);

@@ -24,7 +24,8 @@
  * declares it const_in, so the graph never counts KD as a writer of that gradient.
  *
  * softmax_kl writes dz_s and dz_t (each when it has a gradient, with its own acc[]);
- * softmax_sce writes dz only (the targets must not require a gradient: asserted).
+ * softmax_sce writes dz only: the targets s are const_in too, so a target tensor that has a
+ * gradient from another consumer gets exactly that consumer's gradient.
  *
  * The nodes: in[0] z_s (N, K..), in[1] z_t (same) (softmax_sce: z, s); out[0] L (1, OUTPUT,
  * differentiable), out[1] per-row results (N, VKD_KD_ROW; shaders/kd.h). attr: struct
@@ -240,7 +241,6 @@ static void sce_ref(struct vkd_ref *e, const struct vkd_node *n)
 
 static void sce_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 {
-    VKD_ASSERT(!vkd_ref_g(e, n->in[1])); /* targets are constants */
     double *dz = vkd_ref_g(e, n->in[0]);
     if (!dz)
         return;
@@ -265,7 +265,6 @@ static void sce_vk(struct vkd_rec *r, const struct vkd_node *n)
 static void sce_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 {
     const struct vkd_graph *g = vkd_rec_graph(r);
-    VKD_ASSERT(vkd_graph_tensor_at(g, n->in[1])->grad < 0); /* targets are constants */
     if (vkd_graph_tensor_at(g, n->in[0])->grad < 0)
         return;
     struct vkd_softmax_kd_params p = *(const struct vkd_softmax_kd_params *)n->attr;
@@ -283,8 +282,9 @@ static const struct vkd_op op_softmax_kd = {"softmax_kd", 1,         kd_ref,    
                                             kd_vk,        kd_vk_bwd, 1u << 1};
 static const struct vkd_op op_softmax_kl = {"softmax_kl", 1, kd_ref, kl_ref_bwd, kd_vk,
                                             kl_vk_bwd};
-static const struct vkd_op op_softmax_sce = {"softmax_sce", 1, sce_ref, sce_ref_bwd, sce_vk,
-                                             sce_vk_bwd};
+/* s (in[1]) holds the targets: never given a gradient (const_in, see the top). */
+static const struct vkd_op op_softmax_sce = {"softmax_sce", 1,          sce_ref,   sce_ref_bwd,
+                                             sce_vk,        sce_vk_bwd, 1u << 1};
 
 /* The common builder: a loss node over two (N, K..) tensors a, b. */
 static int row_loss(struct vkd_graph *g, const struct vkd_op *op, const char *name, int a, int b,
@@ -322,6 +322,6 @@ int vkd_softmax_kl(struct vkd_graph *g, const char *name, int zs, int zt, float 
 
 int vkd_softmax_soft_ce(struct vkd_graph *g, const char *name, int z, int s, float t)
 {
-    VKD_ASSERT(z != s && !vkd_graph_tensor_at(g, s)->requires_grad); /* constant targets */
+    VKD_ASSERT(z != s); /* one tensor as logits and as its own targets: copy it first */
     return row_loss(g, &op_softmax_sce, name, z, s, t, VKD_KD_SCALE_1);
 }

@@ -1,24 +1,25 @@
 #version 450
-// sqdiff_sum: the batch half of L = scale * sum_i w_i (a_i - b_i)^2: the partials of sqdiff_fwd
-// added in a fixed order, times scale. A NaN partial makes L NaN, decided on the bits.
+// pairsum_sum: the batch half of the elementwise pair losses L = scale * sum_i f(a_i, b_i, c_i)
+// (shaders/pairsum.h: sqdiff, hinge): the partials of sqdiff_fwd or hinge_fwd added in a fixed
+// order, times scale. A NaN partial makes L NaN, decided on the bits.
 // Bindings: 0 partials (chunks), 1 L (1).
-// Grid: one workgroup of VKD_SQDIFF_WG; a fixed per-invocation order, then a fixed tree.
-// Mirrors the last step of ref_sqdiff_fwd (engine/ops/sqdiff.c).
+// Grid: one workgroup of VKD_PAIRSUM_WG; a fixed per-invocation order, then a fixed tree.
+// Mirrors the last step of vkd_pairsum_ref_fwd (engine/ops/pairsum.c).
 #include "common.glsl"
-layout(local_size_x = VKD_SQDIFF_WG) in;
-layout(push_constant) uniform PC { vkd_sqdiff_params p; } pc;
+layout(local_size_x = VKD_PAIRSUM_WG) in;
+layout(push_constant) uniform PC { vkd_pairsum_params p; } pc;
 layout(std430, binding = 0) readonly buffer Part { float part[]; };
 layout(std430, binding = 1) writeonly buffer Loss { float loss[]; };
 
-shared float s_sum[VKD_SQDIFF_WG];
-shared uint s_bad[VKD_SQDIFF_WG];
+shared float s_sum[VKD_PAIRSUM_WG];
+shared uint s_bad[VKD_PAIRSUM_WG];
 
 void main()
 {
     uint tid = gl_LocalInvocationID.x;
     float s = 0.0;
     uint bad = 0u;
-    for (uint k = tid; k < pc.p.chunks; k += VKD_SQDIFF_WG) {
+    for (uint k = tid; k < pc.p.chunks; k += VKD_PAIRSUM_WG) {
         float v = part[k];
         s += v;
         bad += (floatBitsToUint(v) & 0x7fffffffu) > 0x7f800000u ? 1u : 0u;
@@ -26,7 +27,7 @@ void main()
     s_sum[tid] = s;
     s_bad[tid] = bad;
     barrier();
-    for (uint h = VKD_SQDIFF_WG / 2; h > 0; h >>= 1) {
+    for (uint h = VKD_PAIRSUM_WG / 2; h > 0; h >>= 1) {
         if (tid < h) {
             s_sum[tid] += s_sum[tid + h];
             s_bad[tid] += s_bad[tid + h];
