@@ -6,6 +6,8 @@
  *     the running statistics and leaves them alone (both modes; the reference in `cpu`, the
  *     reference and the shaders in `gpu`);
  *   - `gpu`: determinism, two runs of a CIFAR-sized training step agree bit for bit.
+ * The `gpu` checks run with both kernel variants (GPU and CPU-device kernels), and on a device
+ * that can run the CPU-device kernels, the CPU variant must dispatch them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -293,15 +295,78 @@ out:
     return failed != 0;
 }
 
+/* ---- which kernels run -------------------------------------------------------------------- */
+
+/* The op checks pass with either variant, so they cannot tell whether the CPU-device kernels ran
+ * (a device without subgroupShuffle keeps the GPU kernels). Where they can, a training node's
+ * forward and backward and an eval node's forward must dispatch them and nothing else. */
+static int cpu_kernels_check(struct vkd_context *ctx)
+{
+    const struct vkd_device_info *d = vkd_context_device(ctx);
+    if (!d->timestamps || !d->subgroup_shuffle || d->subgroup_size % VKD_CPU_CL != 0) {
+        printf("skip  batchnorm CPU-device kernels: no timestamps or subgroupShuffle over %d "
+               "lanes\n",
+               VKD_CPU_CL);
+        return 0;
+    }
+    static const char *want[2][4] = {
+        {"batchnorm_eval_cpu", "batchnorm_bwd_reduce_cpu", "batchnorm_bwd_data_cpu", NULL},
+        {"batchnorm_stats_cpu", "batchnorm_apply_cpu", "batchnorm_bwd_reduce_cpu",
+         "batchnorm_bwd_data_cpu"},
+    };
+    int fails = 0;
+    for (int training = 0; training < 2; training++) {
+        struct hand h;
+        if (!hand_build(&h, training)) {
+            printf("FAIL  batchnorm CPU-device kernels: could not build the graph\n");
+            vkd_graph_destroy(h.g);
+            fails++;
+            continue;
+        }
+        struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 1};
+        struct vkd_vk *vk = NULL;
+        const char **names = NULL;
+        const double *ms;
+        int n = 0;
+        enum vkd_status s = vkd_vk_create(ctx, h.g, &desc, &vk);
+        if (s == VKD_OK)
+            s = vkd_vk_run(vk);
+        if (s == VKD_OK)
+            n = vkd_vk_pass_times(vk, &names, &ms);
+        for (int k = 0; k < 4 && want[training][k]; k++) {
+            int found = 0;
+            for (int i = 0; i < n; i++)
+                found |= strcmp(names[i], want[training][k]) == 0;
+            printf("%s batchnorm %s dispatches %s\n", found ? "ok   " : "FAIL ",
+                   training ? "train" : "eval", want[training][k]);
+            fails += !found;
+        }
+        for (int i = 0; i < n; i++) /* no GPU-variant batchnorm kernel beside them */
+            if (strncmp(names[i], "batchnorm_", 10) == 0 && !strstr(names[i], "_cpu")) {
+                printf("FAIL  batchnorm %s dispatches %s\n", training ? "train" : "eval",
+                       names[i]);
+                fails++;
+            }
+        vkd_vk_destroy(vk);
+        vkd_graph_destroy(h.g);
+    }
+    return fails;
+}
+
 int main(int argc, char **argv)
 {
     int gpu = argc == 2 && strcmp(argv[1], "gpu") == 0;
     int failed = 0;
     if (gpu) {
-        struct vkd_context *ctx = vkd_test_context();
-        failed += hand_checks(ctx);
-        failed += determinism_check(ctx);
-        failed += vkd_test_context_done(ctx);
+        for (int cpu = 0; cpu < 2; cpu++) {
+            struct vkd_context *ctx =
+                vkd_test_context_variant(cpu ? VKD_VARIANT_CPU : VKD_VARIANT_GPU);
+            failed += hand_checks(ctx);
+            failed += determinism_check(ctx);
+            if (cpu)
+                failed += cpu_kernels_check(ctx);
+            failed += vkd_test_context_done(ctx);
+        }
     } else if (argc == 2 && strcmp(argv[1], "cpu") == 0) {
         failed += hand_checks(NULL);
     }
