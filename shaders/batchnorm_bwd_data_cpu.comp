@@ -20,12 +20,15 @@
 layout(local_size_x = VKD_BN_CPU_WG) in;
 layout(push_constant) uniform PC { vkd_batchnorm_params p; } pc;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 0) readonly buffer X4 { vec4 x4[]; };
 layout(std430, binding = 1) readonly buffer DY { float dy[]; };
+layout(std430, binding = 1) readonly buffer DY4 { vec4 dy4[]; };
 layout(std430, binding = 2) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 3) readonly buffer Mean { float mean_in[]; };
 layout(std430, binding = 4) readonly buffer Stat { float stat_in[]; };
 layout(std430, binding = 5) readonly buffer Part { float part[]; };
 layout(std430, binding = 6) buffer DX { float dx[]; };
+layout(std430, binding = 6) buffer DX4 { vec4 dx4[]; };
 layout(std430, binding = 7) buffer DGamma { float dgamma[]; };
 layout(std430, binding = 8) buffer DBeta { float dbeta[]; };
 #define BN_PART(o) part[o]
@@ -59,6 +62,22 @@ void main()
     float b = pc.p.training != 0u ? sum_dy * inv_m : 0.0;
     float kx = pc.p.training != 0u ? sum_dyx * inv_m * invstd : 0.0;
     uint j0 = k * pc.p.chunk, j1 = min(j0 + pc.p.chunk, pc.p.m);
+    // acc_dx is uniform: one loop per case keeps the select out of the loop.
+    if (bn_quads(pc.p.hw, pc.p.chunk)) { // vec4s (batchnorm_cpu.glsl)
+        bn_walk w = bn_walk_start(j0 / 4 + bn_lane(), c, pc.p.c, pc.p.hw / 4);
+        if (pc.p.acc_dx != 0u) {
+            for (uint j = j0 / 4 + bn_lane(); j < j1 / 4; j += L) {
+                dx4[w.addr] += a * (dy4[w.addr] - b - (x4[w.addr] - mean) * kx);
+                bn_walk_next(w);
+            }
+        } else {
+            for (uint j = j0 / 4 + bn_lane(); j < j1 / 4; j += L) {
+                dx4[w.addr] = a * (dy4[w.addr] - b - (x4[w.addr] - mean) * kx);
+                bn_walk_next(w);
+            }
+        }
+        return;
+    }
     bn_walk w = bn_walk_start(j0 + bn_lane(), c, pc.p.c, pc.p.hw);
     if (pc.p.acc_dx != 0u) {
         for (uint j = j0 + bn_lane(); j < j1; j += L) {

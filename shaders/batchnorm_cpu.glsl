@@ -8,6 +8,15 @@
 
 const uint L = VKD_BN_CPU_WG;
 
+// 1 when every plane (hw values) and every chunk starts on a multiple of 4 values, so that the
+// kernels can move vec4s through a second, vec4-typed declaration of each tensor's binding:
+// lavapipe loads and stores a vec4 per lane for about the cost of one float, so this takes
+// about 3x fewer load instructions per value. A uniform condition (push constants only).
+bool bn_quads(uint hw, uint chunk)
+{
+    return (hw & 3u) == 0u && (chunk & 3u) == 0u;
+}
+
 // This invocation's lane; it takes values j0 + lane, j0 + lane + L, ... of its chunk.
 uint bn_lane()
 {
@@ -54,6 +63,23 @@ float bn_lanes_sum(float v)
     for (uint d = 1; d < L; d <<= 1)
         v += subgroupShuffleXor(v, d);
     return v;
+}
+
+// The four components of one lane's vec4 summaries (each of count n) merged into one summary:
+// (x, y) and (z, w), then the two, a fixed order.
+void bn_quad_merge(inout float n, vec4 mean4, vec4 m24, out float mean, out float m2)
+{
+    float na = n, ma = mean4.x, qa = m24.x, nb = n, mb = mean4.z, qb = m24.z;
+    bn_chan_merge(na, ma, qa, n, mean4.y, m24.y);
+    bn_chan_merge(nb, mb, qb, n, mean4.w, m24.w);
+    bn_chan_merge(na, ma, qa, nb, mb, qb);
+    n = na, mean = ma, m2 = qa;
+}
+
+// The sum of the four components, in the same order.
+float bn_quad_sum(vec4 v)
+{
+    return (v.x + v.y) + (v.z + v.w);
 }
 
 // Chan merge of the (count, mean, M2) summaries of the cluster's lanes, the same butterfly. The

@@ -175,6 +175,9 @@ static const struct vkd_case cases[] = {
     /* gradient accumulation into x, gamma and beta */
     {"2x3x5x7 train shared", 1, shared_case, {2, 3, 5, 7, 1, 0}},
     {"2x3x5x7 eval shared", 0, shared_case, {2, 3, 5, 7, 0, 0}},
+    /* the same with whole vec4 planes and chunks (the CPU-device kernels' vec4 path, bn_quads) */
+    {"2x3x4x6 train shared", 0, shared_case, {2, 3, 4, 6, 1, 0}},
+    {"2x3x4x6 eval shared", 0, shared_case, {2, 3, 4, 6, 0, 0}},
 };
 
 const struct vkd_case_family vkd_cases_batchnorm = {"batchnorm", cases,
