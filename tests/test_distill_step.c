@@ -26,11 +26,11 @@
  *     rounding, ~1e-17, that no relative check can judge). The threshold op has its own checks;
  *     a thresholded mask that flips between the executors is treated like a ReLU kink below.
  * corsd runs 8 triplets, not 4, for a measured reason too: each relation network's fc1 feeds a
- * training-mode BatchNorm1d over the batch's pairs, which removes any per-channel constant, so
- * fc1.bias's exact gradient is 0 (the reference's is ~1e-18) and fc1.weight's gradient is the
- * centred remainder of a 4-value batch. The executor's fc1 gradients are then fp32 rounding of
- * BatchNorm's backward: up to 7e-4 of their rms in a step (seed 7, with either batch-norm
- * kernel variant), so the momenta of rn<k>.fc1 came out 0.1e-3 to 3.3e-3 from the reference over
+ * training-mode BatchNorm1d over the batch's pairs, which removes any per-channel constant: the
+ * exact gradient of fc1.bias is 0 (the reference's is ~1e-18; the executor's is rounding of
+ * BatchNorm's backward, ~1e-10 to 5e-8), and fc1.weight's, the centred remainder of a 4-value
+ * batch, carried fp32 errors up to 7e-4 of its rms in a step (seed 7, either batch-norm kernel
+ * variant). The momenta of rn<k>.fc1 then came out 0.1e-3 to 3.3e-3 from the reference over
  * seeds 7-14 with either variant, around the 2e-3 tolerance. Over 8 values the same errors are
  * 0.6e-4 to 3.4e-4 (seeds 7-12, both variants), like every other parameter's.
  * A ReLU input within fp32 rounding of 0 can take different sides of the kink in the two
