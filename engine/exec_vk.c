@@ -124,6 +124,13 @@ int vkd_rec_cpu_variant(const struct vkd_rec *r)
     return r->e->ctx->variant == VKD_VARIANT_CPU;
 }
 
+int vkd_rec_cpu_kernels(const struct vkd_rec *r)
+{
+    const struct vkd_device_info *d = &r->e->ctx->info;
+    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle && d->subgroup_size >= VKD_CPU_CL &&
+           d->subgroup_size % VKD_CPU_CL == 0;
+}
+
 struct vkd_view vkd_rec_t(struct vkd_rec *r, int t)
 {
     VKD_ASSERT(t >= 0 && t < vkd_graph_tensor_count(r->e->g));

@@ -237,6 +237,10 @@ void vkd_rec_groups_1d(const struct vkd_rec *r, uint64_t count, uint32_t wg, uin
 uint32_t vkd_rec_wg(const struct vkd_rec *r);
 /* 1 when ops should record their CPU-device kernel variant (vkd_context_desc.variant). */
 int vkd_rec_cpu_variant(const struct vkd_rec *r);
+/* 1 when ops should record CPU-device kernels: the CPU variant was chosen and the device has
+ * subgroupShuffle over subgroups of a multiple of VKD_CPU_CL lanes (what those kernels use to
+ * combine lanes); otherwise every op keeps its GPU kernels. */
+int vkd_rec_cpu_kernels(const struct vkd_rec *r);
 
 /* ---- record helpers one op family lends another -------------------------------------------- */
 

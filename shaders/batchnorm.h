@@ -13,6 +13,18 @@
  * the shape alone: about VKD_BN_CHUNK values, at most VKD_BN_MAX_CHUNKS chunks. */
 #define VKD_BN_CHUNK 2048
 #define VKD_BN_MAX_CHUNKS 256
+/*
+ * CPU-device kernels (batchnorm_*_cpu, recorded when vkd_rec_cpu_kernels): same grid, bindings,
+ * partials and results, for drivers that run a workgroup on one CPU thread with its invocations
+ * as SIMD lanes (lavapipe). There a barrier splits the shader into coroutines, shared memory is
+ * memory like any other, and an integer division per element is a scalar loop over the lanes; a
+ * storage-buffer load is about a dozen instructions per lane whatever the address. So each
+ * (chunk, channel) gets one workgroup of VKD_BN_CPU_WG lanes, a single subgroup cluster: every
+ * lane walks its strided share of the chunk with an incremental (plane, offset) address (one
+ * division per lane per dispatch), keeps its sums in registers, and the lanes combine in a fixed
+ * butterfly of subgroupShuffleXor (shaders/batchnorm_cpu.glsl). No barriers, no shared memory.
+ */
+#define VKD_BN_CPU_WG VKD_CPU_CL
 
 /*
  * One struct for the whole family. The node keeps the first block as its attr; the record

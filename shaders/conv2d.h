@@ -28,7 +28,7 @@
  */
 #define VKD_CONV_CPU_WG 64  /* invocations per workgroup: forward, backward data */
 #define VKD_CONV_CPU_WG_W 8 /* invocations per workgroup: backward weight (one cluster) */
-#define VKD_CONV_CPU_CL 8   /* lanes of a shuffle cluster */
+#define VKD_CONV_CPU_CL VKD_CPU_CL /* lanes of a shuffle cluster */
 #define VKD_CONV_CPU_MB 16  /* GEMM rows (channels) per invocation, a multiple of CL */
 #define VKD_CONV_CPU_NB 8   /* GEMM columns (positions or taps) per invocation */
 #define VKD_CONV_CPU_CH 3   /* _s1 kernels: taps per window */

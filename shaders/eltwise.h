@@ -2,6 +2,14 @@
 #ifndef VKD_ELTWISE_H
 #define VKD_ELTWISE_H
 
+/* CPU-device kernels (relu_fwd_cpu, relu_bwd_cpu, add_fwd_cpu, copy_cpu; recorded when
+ * vkd_rec_cpu_kernels): the same results, a vec4 per invocation through a second, vec4-typed
+ * declaration of each binding. lavapipe turns every storage-buffer access into a scalar loop
+ * over the SIMD lanes, a vec4 costing little more than a float, so these move about 3x fewer
+ * loads per value. Every tensor view starts on a 256-byte boundary (graph.c, plan.c), so the
+ * vec4s are aligned; the count % 4 values left over go to one more invocation. */
+#define VKD_ELT_CPU_VEC 4
+
 /* fill: out[i] = slot >= 0 ? step[slot] : value, for i < count. */
 struct vkd_fill_params {
     vkd_u32 count;

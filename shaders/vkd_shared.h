@@ -43,6 +43,11 @@ typedef float vkd_f32;
 /* Default 1-D workgroup size; shaders read it through specialization constant 0. */
 #define VKD_WG_1D 256
 
+/* CPU-device kernels (vkd_rec_cpu_kernels) hand values round clusters of VKD_CPU_CL lanes with
+ * subgroupShuffle/subgroupShuffleXor, so they run only where the subgroup size is a multiple of
+ * it (lavapipe: 8, one AVX2 vector). */
+#define VKD_CPU_CL 8
+
 #include "eltwise.h"
 #include "conv2d.h"
 #include "batchnorm.h"

@@ -6,6 +6,8 @@
  *     the running statistics and leaves them alone (both modes; the reference in `cpu`, the
  *     reference and the shaders in `gpu`);
  *   - `gpu`: determinism, two runs of a CIFAR-sized training step agree bit for bit.
+ * The `gpu` checks run with both kernel variants (GPU and CPU-device kernels), and on a device
+ * that can run the CPU-device kernels, the CPU variant must dispatch them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -293,15 +295,46 @@ out:
     return failed != 0;
 }
 
+/* ---- which kernels run -------------------------------------------------------------------- */
+
+/* A training node's forward and backward and an eval node's must dispatch the CPU-device
+ * kernels and no GPU-variant batchnorm kernel (vkd_test_cpu_kernels_ran). */
+static int cpu_kernels_check(struct vkd_context *ctx)
+{
+    static const char *const want[2][4] = {
+        {"batchnorm_eval_cpu", "batchnorm_bwd_reduce_cpu", "batchnorm_bwd_data_cpu"},
+        {"batchnorm_stats_cpu", "batchnorm_apply_cpu", "batchnorm_bwd_reduce_cpu",
+         "batchnorm_bwd_data_cpu"},
+    };
+    int fails = 0;
+    for (int training = 0; training < 2; training++) {
+        struct hand h;
+        if (!hand_build(&h, training)) {
+            printf("FAIL  batchnorm CPU-device kernels: could not build the graph\n");
+            fails++;
+        } else {
+            fails +=
+                vkd_test_cpu_kernels_ran(ctx, h.g, "batchnorm", want[training], training ? 4 : 3);
+        }
+        vkd_graph_destroy(h.g);
+    }
+    return fails;
+}
+
 int main(int argc, char **argv)
 {
     int gpu = argc == 2 && strcmp(argv[1], "gpu") == 0;
     int failed = 0;
     if (gpu) {
-        struct vkd_context *ctx = vkd_test_context();
-        failed += hand_checks(ctx);
-        failed += determinism_check(ctx);
-        failed += vkd_test_context_done(ctx);
+        for (int cpu = 0; cpu < 2; cpu++) {
+            struct vkd_context *ctx =
+                vkd_test_context_variant(cpu ? VKD_VARIANT_CPU : VKD_VARIANT_GPU);
+            failed += hand_checks(ctx);
+            failed += determinism_check(ctx);
+            if (cpu)
+                failed += cpu_kernels_check(ctx);
+            failed += vkd_test_context_done(ctx);
+        }
     } else if (argc == 2 && strcmp(argv[1], "cpu") == 0) {
         failed += hand_checks(NULL);
     }

@@ -155,14 +155,45 @@ static void stop_grad_checks(struct vkd_context *ctx)
     vkd_graph_destroy(g);
 }
 
+/* A relu, a copy and two adds (the fan-out case's graph: every gradient accumulates somewhere)
+ * must dispatch the CPU-device twins and none of the GPU kernels they replace. */
+static int cpu_kernels_check(void)
+{
+    static const int shape[4] = {2, 3, 5, 11};
+    static const char *const want[4] = {"relu_fwd_cpu", "relu_bwd_cpu", "add_fwd_cpu", "copy_cpu"};
+    static const char *const gpu_twins[4] = {"relu_fwd", "relu_bwd", "add_fwd", "copy"};
+    struct vkd_context *ctx = vkd_test_context_variant(VKD_VARIANT_CPU);
+    struct vkd_graph *g = vkd_graph_create();
+    int fails = 0;
+    if (g) {
+        int x = vkd_graph_input(g, "x", VKD_F32, shape[0], shape[1], shape[2], shape[3]);
+        vkd_graph_set_requires_grad(g, x);
+        int y = vkd_add(g, "y", vkd_add(g, "s", vkd_relu(g, "r", x), vkd_copy(g, "c", x)), x);
+        int dy = vkd_graph_input(g, "dy", VKD_F32, shape[0], shape[1], shape[2], shape[3]);
+        vkd_graph_seed(g, y, dy);
+    }
+    if (!g || vkd_graph_finalize(g, 0) != VKD_OK) {
+        printf("FAIL  eltwise CPU-device kernels: could not build the graph\n");
+        fails++;
+    } else {
+        /* Each GPU kernel name is the prefix of its twin's: check them one at a time. */
+        for (int k = 0; k < 4; k++)
+            fails += vkd_test_cpu_kernels_ran(ctx, g, gpu_twins[k], &want[k], 1);
+    }
+    vkd_graph_destroy(g);
+    return fails + vkd_test_context_done(ctx);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
         struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
         sigmoid_checks(ctx);
         stop_grad_checks(ctx);
-        if (ctx)
+        if (ctx) {
             failures += vkd_test_context_done(ctx);
+            failures += cpu_kernels_check();
+        }
     }
     int rc = vkd_test_family_main(argc, argv, "eltwise");
     if (failures)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "vkd_ops.h"
 
 static void log_stderr(void *user, const char *msg)
 {
@@ -66,6 +67,48 @@ void vkd_test_print_row(const struct vkd_check_row *r)
     printf("\n");
 }
 
+int vkd_test_cpu_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
+                             const char *const *want, int n_want)
+{
+    const struct vkd_device_info *d = vkd_context_device(ctx);
+    if (!d->timestamps || !d->subgroup_shuffle || d->subgroup_size % VKD_CPU_CL != 0) {
+        printf("skip  %s CPU-device kernels: no timestamps or subgroupShuffle over %d lanes\n",
+               family, VKD_CPU_CL);
+        return 0;
+    }
+    struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 1};
+    struct vkd_vk *vk = NULL;
+    const char **names = NULL;
+    const double *ms;
+    int n = 0, fails = 0;
+    enum vkd_status s = vkd_vk_create(ctx, g, &desc, &vk);
+    if (s == VKD_OK)
+        s = vkd_vk_run(vk);
+    if (s == VKD_OK)
+        n = vkd_vk_pass_times(vk, &names, &ms);
+    else
+        printf("FAIL  %s CPU-device kernels: %s\n", family, vkd_context_error(ctx));
+    for (int k = 0; k < n_want; k++) {
+        int found = 0;
+        for (int i = 0; i < n; i++)
+            found |= strcmp(names[i], want[k]) == 0;
+        printf("%s %s dispatches %s\n", found ? "ok   " : "FAIL ", family, want[k]);
+        fails += !found;
+    }
+    size_t len = strlen(family);
+    for (int i = 0; i < n; i++) {
+        int wanted = 0;
+        for (int k = 0; k < n_want; k++)
+            wanted |= strcmp(names[i], want[k]) == 0;
+        if (!wanted && strncmp(names[i], family, len) == 0) {
+            printf("FAIL  %s dispatches %s beside its CPU-device kernels\n", family, names[i]);
+            fails++;
+        }
+    }
+    vkd_vk_destroy(vk);
+    return fails + (s != VKD_OK);
+}
+
 int vkd_test_family_main(int argc, char **argv, const char *family)
 {
     if (argc != 2 || (strcmp(argv[1], "cpu") != 0 && strcmp(argv[1], "gpu") != 0)) {
@@ -95,8 +138,7 @@ int vkd_test_family_main(int argc, char **argv, const char *family)
             if (gpu) {
                 enum vkd_status s = vkd_check_gpu(ctx, c, 1234 + (uint64_t)i, rows, 32, &n);
                 if (s != VKD_OK) {
-                    printf("FAIL: %s %s: %s\n", family, f->cases[i].label,
-                           vkd_context_error(ctx));
+                    printf("FAIL: %s %s: %s\n", family, f->cases[i].label, vkd_context_error(ctx));
                     failed++;
                 }
             } else {

@@ -23,6 +23,16 @@ struct vkd_context *vkd_test_context_variant(enum vkd_kernel_variant v);
 /* Destroys the context; returns 1 (and says so) if the validation layer printed anything. */
 int vkd_test_context_done(struct vkd_context *ctx);
 
+/* The op checks pass with either kernel variant, so they cannot tell whether the CPU-device
+ * kernels ran at all (a device without subgroupShuffle keeps the GPU kernels). On a CPU-variant
+ * context whose device can run them, runs the finalized graph g once (forward and backward) and
+ * checks that every kernel named in want[0..n_want-1] was dispatched and that no other kernel
+ * whose name starts with `family` was (a GPU kernel beside its twin). Prints one line per
+ * check, or a skip line on a device without timestamps or subgroupShuffle; returns the number
+ * of failures. */
+int vkd_test_cpu_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
+                             const char *const *want, int n_want);
+
 /* Runs every case of an op family: `cpu` = finite differences of the reference, `gpu` =
  * shaders vs reference, once with the GPU kernel variant and once with the CPU variant (on the
  * same device). Prints one line per row and a closing "N passed, N failed" line.

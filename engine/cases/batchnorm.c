@@ -161,15 +161,23 @@ static const struct vkd_case cases[] = {
     {"4x64x8x8 train", 0, bn_case, {4, 64, 8, 8, 1, 0}},
     {"32x16x32x32 train", 0, bn_case, {32, 16, 32, 32, 1, 0}},
     {"3x5x7x7 train frozen", 1, bn_case, {3, 5, 7, 7, 1, 1}},
+    /* planes smaller than the CPU-device kernels' VKD_BN_CPU_WG lanes: a lane's step crosses
+     * one plane (hw 6) or eight (hw 1, two chunks, the second short) */
+    {"9x3x2x3 train", 0, bn_case, {9, 3, 2, 3, 1, 0}},
+    {"2500x2x1x1 train", 0, bn_case, {2500, 2, 1, 1, 1, 0}},
     /* eval: batch 1 and m = 1 are fine here */
     {"1x1x1x1 eval", 0, bn_case, {1, 1, 1, 1, 0, 0}},
     {"3x5x7x7 eval", 1, bn_case, {3, 5, 7, 7, 0, 0}},
     {"2x7x13x11 eval frozen", 1, bn_case, {2, 7, 13, 11, 0, 1}},
     {"4x64x8x8 eval", 0, bn_case, {4, 64, 8, 8, 0, 0}},
     {"8x16x32x32 eval frozen", 0, bn_case, {8, 16, 32, 32, 0, 1}},
+    {"9x3x2x3 eval", 0, bn_case, {9, 3, 2, 3, 0, 0}},
     /* gradient accumulation into x, gamma and beta */
     {"2x3x5x7 train shared", 1, shared_case, {2, 3, 5, 7, 1, 0}},
     {"2x3x5x7 eval shared", 0, shared_case, {2, 3, 5, 7, 0, 0}},
+    /* the same with whole vec4 planes and chunks (the CPU-device kernels' vec4 path, bn_quads) */
+    {"2x3x4x6 train shared", 0, shared_case, {2, 3, 4, 6, 1, 0}},
+    {"2x3x4x6 eval shared", 0, shared_case, {2, 3, 4, 6, 0, 0}},
 };
 
 const struct vkd_case_family vkd_cases_batchnorm = {"batchnorm", cases,

@@ -235,10 +235,12 @@ static const struct vkd_case cases[] = {
     {"1x1x1x1", 0, relu_case, {1, 1, 1, 1}},
     {"3x5x7x7", 1, relu_case, {3, 5, 7, 7}},
     {"2x3x97x89", 0, relu_case, {2, 3, 97, 89}},
+    {"4x4x8x8", 0, relu_case, {4, 4, 8, 8}}, /* whole vec4s (the CPU-device kernels) */
     {"1x1x1x1", 0, add_case, {1, 1, 1, 1}},
     {"3x5x7x7", 1, add_case, {3, 5, 7, 7}},
     {"1x13x1x257", 0, add_case, {1, 13, 1, 257}},
     {"2x3x5x11", 1, fanout_case, {2, 3, 5, 11}},
+    {"2x4x6x6", 0, fanout_case, {2, 4, 6, 6}},
     {"1x1x1x1 +-1", 0, sigmoid_case, {1, 1, 1, 1, 1}},
     {"3x5x7x7 +-1", 1, sigmoid_case, {3, 5, 7, 7, 1}},
     {"2x3x97x89 +-30", 1, sigmoid_case, {2, 3, 97, 89, 30}},

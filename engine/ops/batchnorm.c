@@ -31,6 +31,9 @@
  * forward = batchnorm_stats (chunk summaries) + batchnorm_apply (merge, normalise, update);
  * backward = batchnorm_bwd_reduce (chunk sums) + batchnorm_bwd_data (merge, dgamma/dbeta, dx).
  * Every merge runs in a fixed order, so results are bit-for-bit reproducible.
+ * CPU devices (vkd_rec_cpu_kernels) get batchnorm_*_cpu: the same passes, grid, bindings and
+ * partials, with a workgroup of VKD_BN_CPU_WG lanes that keep their sums in registers and
+ * combine through subgroup shuffles instead of shared-memory trees and barriers (batchnorm.h).
  */
 #include <math.h>
 
@@ -224,6 +227,30 @@ static void bn_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 
 /* ---- node glue: Vulkan ---------------------------------------------------------------------- */
 
+/* Records kernel k over the (chunks, c) grid, or its CPU-device twin on a device that takes
+ * those (the IDs of each pair side by side in one table). */
+static void bn_dispatch(struct vkd_rec *r, enum vkd_kernel_id k, const struct vkd_view *v,
+                        uint32_t n_v, const struct vkd_batchnorm_params *p)
+{
+    static const enum vkd_kernel_id twins[][2] = {
+        {VKD_K_BATCHNORM_STATS, VKD_K_BATCHNORM_STATS_CPU},
+        {VKD_K_BATCHNORM_APPLY, VKD_K_BATCHNORM_APPLY_CPU},
+        {VKD_K_BATCHNORM_EVAL, VKD_K_BATCHNORM_EVAL_CPU},
+        {VKD_K_BATCHNORM_BWD_REDUCE, VKD_K_BATCHNORM_BWD_REDUCE_CPU},
+        {VKD_K_BATCHNORM_BWD_DATA, VKD_K_BATCHNORM_BWD_DATA_CPU},
+    };
+    if (vkd_rec_cpu_kernels(r)) {
+        size_t i = 0;
+        while (i < sizeof(twins) / sizeof(twins[0]) && twins[i][0] != k)
+            i++;
+        VKD_ASSERT(i < sizeof(twins) / sizeof(twins[0]));
+        k = twins[i][1];
+        for (uint32_t j = 0; j < n_v; j++) /* their vec4 declarations need aligned views */
+            VKD_ASSERT(v[j].off % 16 == 0);
+    }
+    vkd_rec_dispatch(r, k, v, n_v, p, sizeof(*p), p->chunks, p->c, 1);
+}
+
 static void bn_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     const struct vkd_batchnorm_params *p = (const void *)n->attr;
@@ -232,15 +259,15 @@ static void bn_vk(struct vkd_rec *r, const struct vkd_node *n)
     struct vkd_view rmean = vkd_rec_t(r, n->in[BN_RMEAN]), rvar = vkd_rec_t(r, n->in[BN_RVAR]);
     if (!p->training) {
         struct vkd_view v[6] = {x, gamma, beta, rmean, rvar, y};
-        vkd_rec_dispatch(r, VKD_K_BATCHNORM_EVAL, v, 6, p, sizeof(*p), p->chunks, p->c, 1);
+        bn_dispatch(r, VKD_K_BATCHNORM_EVAL, v, 6, p);
         return;
     }
     struct vkd_view part = vkd_rec_t(r, n->out[3]);
     struct vkd_view s[2] = {x, part};
-    vkd_rec_dispatch(r, VKD_K_BATCHNORM_STATS, s, 2, p, sizeof(*p), p->chunks, p->c, 1);
+    bn_dispatch(r, VKD_K_BATCHNORM_STATS, s, 2, p);
     struct vkd_view a[9] = {
         x, gamma, beta, part, rmean, rvar, vkd_rec_t(r, n->out[1]), vkd_rec_t(r, n->out[2]), y};
-    vkd_rec_dispatch(r, VKD_K_BATCHNORM_APPLY, a, 9, p, sizeof(*p), p->chunks, p->c, 1);
+    bn_dispatch(r, VKD_K_BATCHNORM_APPLY, a, 9, p);
 }
 
 static void bn_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
@@ -264,7 +291,7 @@ static void bn_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
         VKD_ASSERT(partials_of(n) >= 0 && "gamma/beta got a gradient after vkd_batchnorm2d");
         part = vkd_rec_t(r, partials_of(n));
         struct vkd_view v[5] = {x, dy, mean, stat, part};
-        vkd_rec_dispatch(r, VKD_K_BATCHNORM_BWD_REDUCE, v, 5, &p, sizeof(p), p.chunks, p.c, 1);
+        bn_dispatch(r, VKD_K_BATCHNORM_BWD_REDUCE, v, 5, &p);
     }
     struct vkd_view v[9] = {
         x,
@@ -277,7 +304,7 @@ static void bn_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
         p.has_dgamma ? vkd_rec_g(r, n->in[BN_GAMMA]) : dy,
         p.has_dbeta ? vkd_rec_g(r, n->in[BN_BETA]) : dy,
     };
-    vkd_rec_dispatch(r, VKD_K_BATCHNORM_BWD_DATA, v, 9, &p, sizeof(p), p.chunks, p.c, 1);
+    bn_dispatch(r, VKD_K_BATCHNORM_BWD_DATA, v, 9, &p);
 }
 
 /* diff_out: only y carries a gradient; the saved statistics and partials are scratch. */

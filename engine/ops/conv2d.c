@@ -28,7 +28,7 @@
  * backward never runs, such as an evaluation copy, would leave it unwritten). It exists only
  * when w or b requires a gradient when the node is built: a frozen (STATE) teacher has none.
  *
- * CPU devices (vkd_rec_cpu_variant: lavapipe and other Vulkan-on-CPU drivers) get their own
+ * CPU devices (vkd_rec_cpu_kernels: lavapipe and other Vulkan-on-CPU drivers) get their own
  * dense/grouped kernels, conv2d_*_cpu (shaders/conv2d.h says why and how): the same three
  * passes and the same workspace, no shared memory or barriers, a 16 x 8 register block per
  * invocation, stride-1 variants (_s1) that share loads among neighbouring taps, and fewer,
@@ -218,15 +218,6 @@ static void dispatch_1d(struct vkd_rec *r, enum vkd_kernel_id k, const struct vk
     vkd_rec_dispatch(r, k, v, n_v, p, sizeof(*p), gx, gy, 1);
 }
 
-/* CPU-device kernels (shaders/conv2d.h) hand values round clusters of VKD_CONV_CPU_CL lanes with
- * subgroupShuffle; a device without it (or with smaller subgroups) keeps the GPU kernels. */
-static int cpu_kernels(struct vkd_rec *r)
-{
-    const struct vkd_device_info *d = &vkd_rec_context(r)->info;
-    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle && d->subgroup_size >= VKD_CONV_CPU_CL &&
-           d->subgroup_size % VKD_CONV_CPU_CL == 0;
-}
-
 /* Stride-1 filters at least 2 wide take the _s1 kernels, whose steps share loads among
  * VKD_CONV_CPU_CH taps of a filter row (a 1-wide filter would waste most of their FMAs). */
 static int cpu_window(const struct vkd_conv2d_params *p)
@@ -258,7 +249,7 @@ static void conv_vk(struct vkd_rec *r, const struct vkd_node *n)
                             vkd_rec_t(r, n->out[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_FWD, v, 4, &p, (uint64_t)p.n * p.k * p.p * p.q);
-    else if (cpu_kernels(r)) /* an invocation per NB outputs of a row */
+    else if (vkd_rec_cpu_kernels(r)) /* an invocation per NB outputs of a row */
         dispatch_cpu(r, cpu_window(&p) ? VKD_K_CONV2D_FWD_CPU_S1 : VKD_K_CONV2D_FWD_CPU, v, 4, p,
                      (uint64_t)p.n * p.p * vkd_div_up(p.q, VKD_CONV_CPU_NB), VKD_CONV_CPU_WG,
                      p.k / p.groups, p.groups);
@@ -275,7 +266,8 @@ static void conv_vk_bwd_data(struct vkd_rec *r, const struct vkd_node *n,
                             vkd_rec_g(r, n->in[0])};
     if (is_depthwise(&p))
         dispatch_1d(r, VKD_K_CONV2D_DW_BWD_DATA, v, 3, &p, (uint64_t)p.n * p.c * p.h * p.w);
-    else if (cpu_kernels(r)) /* an invocation per NB columns of a phase row, largest phase */
+    else if (vkd_rec_cpu_kernels(
+                 r)) /* an invocation per NB columns of a phase row, largest phase */
         dispatch_cpu(r, cpu_window(&p) ? VKD_K_CONV2D_BWD_DATA_CPU_S1 : VKD_K_CONV2D_BWD_DATA_CPU,
                      v, 3, p,
                      (uint64_t)p.n * vkd_div_up(p.h, p.stride) *
@@ -319,7 +311,7 @@ static void conv_vk_bwd_weight(struct vkd_rec *r, const struct vkd_node *n,
                (size_t)p.splits * p.k * cols);
     struct vkd_view part = vkd_rec_t(r, n->out[1]);
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_g(r, n->out[0]), part};
-    int cpu = !is_depthwise(&p) && cpu_kernels(r);
+    int cpu = !is_depthwise(&p) && vkd_rec_cpu_kernels(r);
     if (is_depthwise(&p)) {
         vkd_rec_dispatch(r, VKD_K_CONV2D_DW_BWD_WEIGHT, v, 3, &p, sizeof(p), p.splits, p.k, 1);
     } else if (cpu && cpu_window(&p)) { /* an invocation per 3 x 3 taps */

@@ -16,6 +16,9 @@
  *              y as requiring a gradient, no node after it sends one back through it, and the
  *              nodes before it get a backward only if some other path needs one (sg(x) of
  *              methods.md; an unwritten gradient of x stays zero in both executors).
+ *
+ * CPU devices (vkd_rec_cpu_kernels) get relu_fwd_cpu, relu_bwd_cpu, add_fwd_cpu and copy_cpu for
+ * the hot ones of a residual network: the same results, a vec4 per invocation (shaders/eltwise.h).
  */
 #include <math.h>
 
@@ -218,6 +221,21 @@ static void dispatch_1d(struct vkd_rec *r, enum vkd_kernel_id k, const struct vk
     vkd_rec_dispatch(r, k, v, n_v, push, push_size, gx, gy, 1);
 }
 
+/* copy, relu and add: kernel k over count values, or its CPU-device twin cpu (shaders/eltwise.h:
+ * a vec4 per invocation) on a device that takes those. */
+static void dispatch_elt(struct vkd_rec *r, enum vkd_kernel_id k, enum vkd_kernel_id cpu,
+                         const struct vkd_view *v, uint32_t n_v, const void *push,
+                         uint32_t push_size, uint32_t count)
+{
+    if (!vkd_rec_cpu_kernels(r)) {
+        dispatch_1d(r, k, v, n_v, push, push_size, count);
+        return;
+    }
+    for (uint32_t i = 0; i < n_v; i++) /* the vec4 declarations need aligned views */
+        VKD_ASSERT(v[i].off % (VKD_ELT_CPU_VEC * 4) == 0);
+    dispatch_1d(r, cpu, v, n_v, push, push_size, vkd_div_up(count, VKD_ELT_CPU_VEC));
+}
+
 static void fill_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     const struct vkd_fill_params *p = (const void *)n->attr;
@@ -229,21 +247,21 @@ static void copy_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     struct vkd_copy_params p = {count_of(vkd_rec_graph(r), n->in[0]), 0};
     struct vkd_view v[2] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->out[0])};
-    dispatch_1d(r, VKD_K_COPY, v, 2, &p, sizeof(p), p.count);
+    dispatch_elt(r, VKD_K_COPY, VKD_K_COPY_CPU, v, 2, &p, sizeof(p), p.count);
 }
 
 static void copy_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 {
     struct vkd_copy_params p = {count_of(vkd_rec_graph(r), n->in[0]), n->acc[0]};
     struct vkd_view v[2] = {vkd_rec_g(r, n->out[0]), vkd_rec_g(r, n->in[0])};
-    dispatch_1d(r, VKD_K_COPY, v, 2, &p, sizeof(p), p.count);
+    dispatch_elt(r, VKD_K_COPY, VKD_K_COPY_CPU, v, 2, &p, sizeof(p), p.count);
 }
 
 static void relu_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
     struct vkd_eltwise_params p = {count_of(vkd_rec_graph(r), n->in[0]), 0};
     struct vkd_view v[2] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->out[0])};
-    dispatch_1d(r, VKD_K_RELU_FWD, v, 2, &p, sizeof(p), p.count);
+    dispatch_elt(r, VKD_K_RELU_FWD, VKD_K_RELU_FWD_CPU, v, 2, &p, sizeof(p), p.count);
 }
 
 static void relu_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
@@ -251,7 +269,7 @@ static void relu_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
     struct vkd_eltwise_params p = {count_of(vkd_rec_graph(r), n->in[0]), n->acc[0]};
     struct vkd_view v[3] = {vkd_rec_t(r, n->out[0]), vkd_rec_g(r, n->out[0]),
                             vkd_rec_g(r, n->in[0])};
-    dispatch_1d(r, VKD_K_RELU_BWD, v, 3, &p, sizeof(p), p.count);
+    dispatch_elt(r, VKD_K_RELU_BWD, VKD_K_RELU_BWD_CPU, v, 3, &p, sizeof(p), p.count);
 }
 
 static void threshold_vk(struct vkd_rec *r, const struct vkd_node *n)
@@ -267,7 +285,7 @@ static void add_vk(struct vkd_rec *r, const struct vkd_node *n)
     struct vkd_eltwise_params p = {count_of(vkd_rec_graph(r), n->in[0]), 0};
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->in[1]),
                             vkd_rec_t(r, n->out[0])};
-    dispatch_1d(r, VKD_K_ADD_FWD, v, 3, &p, sizeof(p), p.count);
+    dispatch_elt(r, VKD_K_ADD_FWD, VKD_K_ADD_FWD_CPU, v, 3, &p, sizeof(p), p.count);
 }
 
 static void add_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
@@ -278,7 +296,7 @@ static void add_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
             continue;
         struct vkd_copy_params p = {count_of(g, n->in[0]), n->acc[i]};
         struct vkd_view v[2] = {vkd_rec_g(r, n->out[0]), vkd_rec_g(r, n->in[i])};
-        dispatch_1d(r, VKD_K_COPY, v, 2, &p, sizeof(p), p.count);
+        dispatch_elt(r, VKD_K_COPY, VKD_K_COPY_CPU, v, 2, &p, sizeof(p), p.count);
     }
 }
 
@@ -340,8 +358,8 @@ const struct vkd_op vkd_op_fill = {"fill", 0, fill_ref, no_bwd_ref, fill_vk, no_
 const struct vkd_op vkd_op_copy = {"copy", 1, copy_ref, copy_ref_bwd, copy_vk, copy_vk_bwd};
 static const struct vkd_op op_relu = {"relu", 1, relu_ref, relu_ref_bwd, relu_vk, relu_vk_bwd};
 /* threshold's backward is relu's: both read y only (see the top). */
-static const struct vkd_op op_threshold = {"threshold",  1,            threshold_ref,
-                                           relu_ref_bwd, threshold_vk, relu_vk_bwd};
+static const struct vkd_op op_threshold = {"threshold",  1,          threshold_ref, relu_ref_bwd,
+                                           threshold_vk, relu_vk_bwd};
 static const struct vkd_op op_add = {"add", 1, add_ref, add_ref_bwd, add_vk, add_vk_bwd};
 static const struct vkd_op op_sigmoid = {"sigmoid",       1,          sigmoid_ref,
                                          sigmoid_ref_bwd, sigmoid_vk, sigmoid_vk_bwd};
