@@ -50,7 +50,7 @@ enum vkd_gram_mode { VKD_GRAM_CHANNEL = 0, VKD_GRAM_SPATIAL = 1 };
 #define VKD_CORR_CPU_WG 64
 #define VKD_CORR_CPU_MB 16
 #define VKD_CORR_CPU_NB 8
-#define VKD_CORR_CPU_CL 8
+#define VKD_CORR_CPU_CL VKD_CPU_CL /* lanes of a shuffle cluster (vkd_shared.h) */
 
 /* correlation_nrm_fwd / correlation_nrm_bwd: one workgroup of VKD_CORR_ROW_WG per row of G. */
 #define VKD_CORR_ROW_WG 128

@@ -185,15 +185,6 @@ void vkd_gram_batch_grid(struct vkd_rec *r, struct vkd_gram_params *p, uint32_t 
                *gz <= d->max_workgroup_count[2]);
 }
 
-/* The CPU-device kernels (correlation.h) when the context asks for them and the device has
- * the subgroup shuffles they hand operand rows round with. */
-static int cpu_kernels(struct vkd_rec *r)
-{
-    const struct vkd_device_info *d = &vkd_rec_context(r)->info;
-    return vkd_rec_cpu_variant(r) && d->subgroup_shuffle &&
-           d->subgroup_size >= VKD_CORR_CPU_CL && d->subgroup_size % VKD_CORR_CPU_CL == 0;
-}
-
 /* CPU-device grid along x: clusters of CL lanes take (row block of MB, column chunk of CL * NB)
  * pairs, tiles_n chunks per row block, WG / CL clusters per workgroup. */
 static uint32_t cpu_grid_x(struct vkd_gram_params *p, uint32_t rows, uint32_t cols)
@@ -208,7 +199,7 @@ void vkd_gram_record_raw(struct vkd_rec *r, struct vkd_gram_params p, struct vkd
 {
     struct vkd_view v[2] = {x, g};
     uint32_t gx, gy, gz;
-    if (cpu_kernels(r)) {
+    if (vkd_rec_cpu_kernels(r)) {
         gx = cpu_grid_x(&p, p.rows, p.rows);
         vkd_gram_batch_grid(r, &p, gx, &gy, &gz);
         vkd_rec_dispatch(r, VKD_K_CORRELATION_FWD_CPU, v, 2, &p, sizeof(p), gx, gy, gz);
@@ -257,7 +248,7 @@ static void gram_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
         dots = vkd_rec_t(r, n->out[2]);
         vkd_gram_record_rowdots(r, &p, y, dy, dots);
     }
-    int cpu = cpu_kernels(r);
+    int cpu = vkd_rec_cpu_kernels(r);
     if (cpu) {
         gx = cpu_grid_x(&p, p.c, p.ch * p.cw);
     } else {
