@@ -1,7 +1,7 @@
 #version 450
-// correlation_fwd_cpu: correlation_fwd for CPU devices (shaders/correlation.h): the same G, bit
-// for bit (each element is one fma chain over the depth in increasing order, and G[m][n] and
-// G[n][m] are stored from the same chain). G_z = A A^T with
+// correlation_fwd_cpu: correlation_fwd for CPU devices (shaders/correlation.h): each element is
+// the same fma chain as there (over the depth in increasing order), and G[m][n] and G[n][m] are
+// stored from one chain, so G stays exactly symmetric. G_z = A A^T with
 //   channel mode  A(r, j) = F_z[r][j]   (r a channel, j a pixel of the cell)
 //   spatial mode  A(r, j) = F_z[j][r]
 // so A(r, j) = x[rowoff(r) + stepoff(j)]: one offset per operand row, fixed for the whole run,
