@@ -6,9 +6,14 @@
  * "teacher.<tap>" (e.g. student.logits [N, K], teacher.stage3 [N, C, H, W]), "labels" [N]
  * (int64, int32 or uint8), and optionally the method's trainable extras under their checkpoint
  * names ("distill.embed.0.weight", ...; absent ones get their PyTorch initialisation from
- * --seed). Output (a safetensors file): "loss.<term>" for every term (unweighted), "loss" (the
- * weighted total), and "grad.<name>" for every student-side tap and every extra: the gradient
- * of the total. Runs on the chosen Vulkan device, or on the CPU reference with --cpu.
+ * --seed; running statistics absent from the file start at mean 0, variance 1). The graph is
+ * the distillation step's for the given options: a module a method pre-trains and then freezes
+ * (lkd's CAAT with joint=0, the default) is frozen here too, its BatchNorms normalising with
+ * the running statistics, it adds no term and gets no gradient; joint=1 gives the joint form
+ * (CAAT's CE terms and CAAT's gradients, BatchNorms on batch statistics).
+ * Output (a safetensors file): "loss.<term>" for every term (unweighted), "loss" (the
+ * weighted total), and "grad.<name>" for every student-side tap and every trainable extra: the
+ * gradient of the total. Runs on the chosen Vulkan device, or on the CPU reference with --cpu.
  * For a triplet method (corsd) the rows are a triplet batch a0 p0 n0 a1 p1 n1 ... (3B rows, as
  * the trainer feeds it): the anchors' labels and the soft targets (onehot(y_a) + onehot(y_n)) / 2
  * are taken from "labels" (kd_triplet_fill), as in training.
@@ -215,7 +220,9 @@ int cmd_loss(int argc, char **argv)
             free(ya);
             free(soft);
             have = 1;
-        } else if (tt->kind == VKD_T_INPUT || tt->kind == VKD_T_PARAM) {
+        } else if (tt->kind == VKD_T_INPUT || tt->kind == VKD_T_PARAM ||
+                   (tt->kind == VKD_T_STATE && tt->dtype == VKD_F32)) {
+            /* state: a frozen extra's weights (a pre-trained module) or running statistics */
             src = st_find(&run.in, tt->name);
             if (src) {
                 if (src->dtype != ST_F32 || st_numel(src) != cnt) {

@@ -11,6 +11,15 @@
  *
  * The same build function serves training (taps are the models' tensors) and `vkdistill loss`
  * (taps are INPUT tensors read from a file), through kd_tap().
+ *
+ * A method may also declare a pre-training phase (struct method.pretrain): before distillation
+ * the trainer builds a second graph, the frozen teacher and the modules the method builds at
+ * stage KD_PRETRAIN with their loss terms, and trains those modules alone for some epochs
+ * (host/pretrain.c); the distillation graph (stage KD_DISTIL) then holds them frozen: the
+ * method builds them with b->freeze set, which makes kd_extra and kd_bn create STATE tensors
+ * (no gradient, no momentum or weight decay, never updated; BatchNorm from running statistics),
+ * the way a teacher's weights are frozen. Same names in both graphs, so the trained values are
+ * copied by name, and checkpoints keep them under distill.* as trainable extras are kept.
  */
 #ifndef VKD_METHOD_H
 #define VKD_METHOD_H
@@ -39,9 +48,24 @@ struct method_param {
 struct loss_term {
     char name[32];
     int tensor;
+    int top1;   /* correct top-1 count (OUTPUT) of the classifier this term trains, or -1:
+                 * a pre-training phase logs it per term (kd_term sets -1) */
     double weight;
     int slot; /* step-parameter slot holding the weight (set by the trainer each step) */
     double start; /* the weight is 0 before this fraction of the epochs (staged schedules) */
+};
+
+/* What a build function is asked for. */
+enum kd_stage {
+    KD_DISTIL,   /* the distillation step (and `vkdistill loss`): every term */
+    KD_PRETRAIN, /* the method's pre-training phase: the teacher's taps only (no student); the
+                  * modules it pre-trains, trainable, and the terms that train them */
+};
+
+/* A pre-training phase, as the resolved options ask for it (struct method.pretrain). */
+struct method_pretrain {
+    int epochs; /* 0: no training; the modules stay frozen at their initial weights */
+    double lr;  /* peak learning rate of the phase; 0: the run's --lr */
 };
 
 struct kd_build;
@@ -59,7 +83,12 @@ struct kd_build {
     double params[METHOD_MAX_PARAMS];      /* the method's hyper-parameters, resolved */
     struct loss_term terms[METHOD_MAX_TERMS];
     int n_terms;
-    struct model extras;      /* trainable extras (model_param list, init, ndim); prefix "distill." */
+    enum kd_stage stage;      /* KD_DISTIL unless a pre-training phase is being built */
+    int freeze;               /* set by a method around pre-trained modules in KD_DISTIL: the
+                               * extras kd_extra and kd_bn make meanwhile are frozen (STATE) */
+    struct model extras;      /* extras, trainable and frozen (model_param list, init, ndim);
+                               * prefix "distill." */
+    uint64_t frozen_weights;  /* how many of extras.n_weights are frozen */
     int top1;                 /* the student's top-1 count on the batch (kd_ce sets it), or -1 */
     /* Triplet methods (struct method.triplets): the batch is batch / 3 triplets ordered
      * a0 p0 n0 a1 p1 n1 ...; kd_triplet_inputs creates these INPUTs, the host fills them every
@@ -85,6 +114,11 @@ struct method {
     /* 1: the trainer draws triplet batches (anchor, same-class positive, other-class negative,
      * interleaved a0 p0 n0 a1 ...); --batch counts images and must be a multiple of 3. */
     int triplets;
+    /* A pre-training phase, or NULL. Returns 1 and fills *p when the resolved options b->params
+     * ask for one (the method then builds its pre-trained modules frozen at KD_DISTIL), else 0.
+     * The trainer runs the phase on plain (not triplet) batches of the run's images, with the
+     * teacher (a method with a phase needs one). */
+    int (*pretrain)(const struct kd_build *b, struct method_pretrain *p);
 };
 
 const struct method *method_find(const char *name);
@@ -107,10 +141,11 @@ int kd_stage_tap(struct kd_build *b, enum kd_side side, int k);
 int kd_ce(struct kd_build *b, double weight);
 /* Registers a loss term (the tensor must be a scalar); -1 when full. */
 int kd_term(struct kd_build *b, const char *name, int tensor, double weight);
-/* A trainable extra (PARAM "distill.<key>") with its PyTorch init and rank. */
+/* An extra "distill.<key>" with its PyTorch init and rank: PARAM, or STATE while b->freeze. */
 int kd_extra(struct kd_build *b, const char *key, int ndim, int n, int c, int h, int w,
              enum init_kind init, double arg);
-/* Extras as modules: 1x1-conv embedding (no bias) and a training-mode BatchNorm2d. */
+/* Extras as modules: 1x1-conv embedding (no bias) and a BatchNorm2d, training-mode (batch
+ * statistics, running statistics updated) or, while b->freeze, from its running statistics. */
 int kd_conv1x1(struct kd_build *b, const char *module, int x, int cout);
 int kd_bn(struct kd_build *b, const char *module, int x);
 /* The triplet targets' INPUTs (b->tri_labels, b->tri_soft); -1 with a sentence when the batch

@@ -136,6 +136,7 @@ int kd_term(struct kd_build *b, const char *name, int tensor, double weight)
     struct loss_term *t = &b->terms[b->n_terms++];
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->tensor = tensor;
+    t->top1 = -1;
     t->weight = weight;
     t->slot = vkd_graph_alloc_slot(b->g);
     vkd_graph_loss(b->g, tensor, t->slot);
@@ -147,7 +148,9 @@ int kd_extra(struct kd_build *b, const char *key, int ndim, int n, int c, int h,
 {
     char name[VKD_NAME_LEN];
     snprintf(name, sizeof(name), "distill.%s", key);
-    int t = vkd_graph_param(b->g, name, n, c, h, w);
+    /* a frozen extra is state, as a teacher's weight: no gradient, never updated */
+    int t = b->freeze ? vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, n, c, h, w)
+                      : vkd_graph_param(b->g, name, n, c, h, w);
     struct model *x = &b->extras;
     struct model_param *p = realloc(x->params, sizeof(*p) * (size_t)(x->n_params + 1));
     if (!p) {
@@ -157,6 +160,8 @@ int kd_extra(struct kd_build *b, const char *key, int ndim, int n, int c, int h,
     x->params = p;
     p[x->n_params++] = (struct model_param){t, init, arg, ndim};
     x->n_weights += (uint64_t)n * c * h * w;
+    if (b->freeze)
+        b->frozen_weights += (uint64_t)n * c * h * w;
     return t;
 }
 
@@ -193,7 +198,7 @@ int kd_bn(struct kd_build *b, const char *module, int x)
     if (xm->n_bn < MODEL_MAX_BN)
         snprintf(xm->bn[xm->n_bn++], sizeof(xm->bn[0]), "distill.%s", module);
     snprintf(name, sizeof(name), "distill.%s", module);
-    return vkd_batchnorm2d(b->g, name, x, gamma, beta, stats[0], stats[1], 1);
+    return vkd_batchnorm2d(b->g, name, x, gamma, beta, stats[0], stats[1], !b->freeze);
 }
 
 int kd_triplet_inputs(struct kd_build *b)

@@ -137,12 +137,59 @@ void train_log_method(struct train_log *l, const char *method, const struct kd_b
     printf("method   %s:", method);
     for (int t = 0; t < kb->n_terms; t++)
         printf(" %s%g x %s", t ? "+ " : "", kb->terms[t].weight, kb->terms[t].name);
-    if (kb->extras.n_weights)
-        printf("  (%.3f M extra trainable parameters)", kb->extras.n_weights / 1e6);
+    if (kb->extras.n_weights - kb->frozen_weights)
+        printf("  (%.3f M extra trainable parameters)",
+               (kb->extras.n_weights - kb->frozen_weights) / 1e6);
+    if (kb->frozen_weights)
+        printf("  (%.3f M extra parameters pre-trained and frozen)", kb->frozen_weights / 1e6);
     printf("\n");
     if (teacher_top1 >= 0)
         printf("teacher  %s: %.3f M parameters, test top-1 %.2f%% (measured now)\n",
                kb->teacher->arch, teacher_weights / 1e6, teacher_top1);
+    fflush(stdout);
+}
+
+void train_log_pretrain_header(struct train_log *l, const char *method,
+                               const struct kd_build *kb, int epochs, int steps, int batch,
+                               double lr, const struct train_opts *o)
+{
+    (void)l;
+    printf("pretrain %s, frozen teacher:", method);
+    for (int t = 0; t < kb->n_terms; t++)
+        printf(" %s%g x %s", t ? "+ " : "", kb->terms[t].weight, kb->terms[t].name);
+    printf(" (%.3f M parameters); %d epochs x %d steps of %d, SGD lr %g cosine to 0, momentum "
+           "%g%s, weight decay %g\n",
+           kb->extras.n_weights / 1e6, epochs, steps, batch, lr, o->momentum,
+           o->nesterov ? " Nesterov" : "", o->weight_decay);
+    fflush(stdout);
+}
+
+void train_log_pretrain_epoch(struct train_log *l, int epoch, int epochs, double lr,
+                              const struct kd_build *kb, const double *term,
+                              const double *top1, double epoch_s, double images_per_s)
+{
+    train_log_end_progress(l);
+    double loss = 0;
+    for (int t = 0; t < kb->n_terms; t++)
+        loss += kb->terms[t].weight * term[t];
+    fprintf(l->metrics,
+            "{\"phase\":\"pretrain\",\"epoch\":0,\"pretrain_epoch\":%d,\"lr\":%.9g,"
+            "\"pretrain_loss\":%.9g,\"epoch_s\":%.3f,\"images_per_s\":%.2f",
+            epoch, lr, loss, epoch_s, images_per_s);
+    for (int t = 0; t < kb->n_terms; t++) {
+        fprintf(l->metrics, ",\"loss_%s\":%.9g", kb->terms[t].name, term[t]);
+        if (top1[t] >= 0)
+            fprintf(l->metrics, ",\"top1_%s\":%.6g", kb->terms[t].name, top1[t]);
+    }
+    fprintf(l->metrics, "}\n");
+    fflush(l->metrics);
+    printf("pretrain %3d/%d  lr %.5f ", epoch, epochs, lr);
+    for (int t = 0; t < kb->n_terms; t++) {
+        printf(" %s %.4f", kb->terms[t].name, term[t]);
+        if (top1[t] >= 0)
+            printf(" (acc %.2f%%)", top1[t]);
+    }
+    printf("  %.1f s  %.0f img/s\n", epoch_s, images_per_s);
     fflush(stdout);
 }
 

@@ -52,6 +52,16 @@ struct kd_build;
  * (teacher_top1 < 0: no teacher). */
 void train_log_method(struct train_log *l, const char *method, const struct kd_build *kb,
                       double teacher_top1, uint64_t teacher_weights);
+/* A method's pre-training phase (host/pretrain.c): its plan, then one line per epoch (and one
+ * metrics.jsonl object, "phase":"pretrain", "epoch":0 so that a resumed run keeps it, with
+ * "pretrain_epoch" counting from 1): each term's epoch mean and, for a term that trains a
+ * classifier, its top-1 on the training batches. top1 < 0: none. */
+void train_log_pretrain_header(struct train_log *l, const char *method,
+                               const struct kd_build *kb, int epochs, int steps, int batch,
+                               double lr, const struct train_opts *o);
+void train_log_pretrain_epoch(struct train_log *l, int epoch, int epochs, double lr,
+                              const struct kd_build *kb, const double *term,
+                              const double *top1, double epoch_s, double images_per_s);
 void train_log_progress(struct train_log *l, int epoch, int epochs, int step, int steps,
                         double loss, double top1, double images_per_s, double eta_s);
 void train_log_end_progress(struct train_log *l);

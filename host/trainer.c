@@ -35,6 +35,7 @@
 #include "gpu_data.h"
 #include "method.h"
 #include "models.h"
+#include "pretrain.h"
 #include "train_log.h"
 #include "trainer.h"
 #include "triplets.h"
@@ -225,8 +226,7 @@ static int build(struct session *s, char *err, size_t errlen)
     return 0;
 }
 
-/* A permutation of 0..n-1 for this epoch (Fisher-Yates on the epoch's own RNG stream). */
-static void permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng)
+void train_permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng)
 {
     for (uint32_t i = 0; i < n; i++)
         perm[i] = i;
@@ -402,7 +402,7 @@ static int train_epoch(struct session *s, int epoch, uint32_t *perm, struct epoc
 {
     const struct train_opts *o = s->o;
     struct vkd_rng rng = {o->seed ^ ((uint64_t)(epoch + 1) * 0xd1b54a32d192ed03ull)};
-    permutation(perm, s->train.n, &rng);
+    train_permutation(perm, s->train.n, &rng);
     if (s->method->triplets) { /* from here on the epoch reads images in triplet order */
         triplet_sampler_draw(&s->tri, perm, s->steps_per_epoch * (uint64_t)(s->batch / 3), &rng,
                              s->order);
@@ -636,6 +636,16 @@ int train_run(const struct train_opts *oin)
                      s.m.macs, (int)s.steps_per_epoch, start);
     train_log_method(&s.log, s.method->name, &s.kb, teacher_top1,
                      o.teacher_model ? s.tm.n_weights : 0);
+    /* the method's pre-training phase (a resumed run has its result in the checkpoint) */
+    struct method_pretrain ph;
+    if (start == 0 && s.method->pretrain && s.method->pretrain(&s.kb, &ph) && ph.epochs > 0) {
+        struct pretrain_in pin = {&o,     s.method, &s.kb, s.ctx, &s.train, s.mean,
+                                  s.std, s.vk,     s.g,   &s.log};
+        if (pretrain_run(&pin, &ph) != 0) {
+            free(perm);
+            goto out;
+        }
+    }
     rc = 0;
     for (int epoch = start; epoch < o.epochs && rc == 0; epoch++) {
         struct epoch_metrics em = {.epoch = epoch + 1, .n_terms = s.kb.n_terms};

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "vkd_rng.h"
 
 enum lr_schedule { LR_MULTISTEP, LR_COSINE };
 
@@ -45,6 +46,10 @@ void train_opts_default(struct train_opts *o);
 
 /* Runs a whole training; returns the process exit code (0, or 1 after one printed sentence). */
 int train_run(const struct train_opts *o);
+
+/* A permutation of 0..n-1 (Fisher-Yates on rng): every epoch's image order (and the
+ * pre-training phase's, pretrain.c). */
+void train_permutation(uint32_t *perm, uint32_t n, struct vkd_rng *rng);
 
 /* The learning rate of global step `step` (0-based) of `steps_per_epoch` (exposed for tests). */
 double train_lr_at(const struct train_opts *o, uint64_t step, uint64_t steps_per_epoch);

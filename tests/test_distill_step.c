@@ -222,7 +222,7 @@ static void triplet_targets(struct run *r, struct vkd_ref *ref, struct vkd_vk *v
 /* One configuration from the weights and batches of `seed`. Returns 0, -1 on a failure to run,
  * or 1 when the trajectory crossed a ReLU kink (kink_flip) and must be drawn again. */
 static int one(struct vkd_context *ctx, const char *teacher, const char *method,
-               const char *opts, uint64_t seed)
+               const char *opts, const char *frozen_prefix, uint64_t seed)
 {
     struct run r = {0};
     printf("-- %s -> resnet8, %s %s (seed %llu)\n", teacher ? teacher : "self", method,
@@ -316,19 +316,24 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
             break;
         }
     }
-    double worst_t = 0;
+    double worst_t = 0, worst_f = 0;
+    int n_frozen = 0;
     for (int t = 0; t < nt && !redraw; t++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
-        int frozen = strncmp(tt->name, "teacher/", 8) == 0;
+        int teach = strncmp(tt->name, "teacher/", 8) == 0;
+        int frozen = frozen_prefix && !strncmp(tt->name, frozen_prefix, strlen(frozen_prefix));
         if (!((tt->kind == VKD_T_PARAM && tt->parent >= 0) || tt->kind == VKD_T_STATE ||
               tt->kind == VKD_T_OPT) ||
             tt->dtype != VKD_F32)
             continue;
         size_t n = vkd_tensor_numel(tt);
         vkd_vk_read(vk, t, buf);
-        if (frozen) { /* the teacher: bit for bit what was written */
+        if (teach || frozen) { /* bit for bit what was written, on both executors */
+            const double *rf = vkd_ref_data(ref, t);
+            double *worst = teach ? &worst_t : &worst_f;
             for (size_t i = 0; i < n; i++)
-                worst_t = fmax(worst_t, fabs(buf[i] - before[t][i]));
+                *worst = fmax(*worst, fmax(fabs(buf[i] - before[t][i]), fabs(rf[i] - before[t][i])));
+            n_frozen += frozen;
             continue;
         }
         if (tt->kind == VKD_T_OPT) {
@@ -352,8 +357,16 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
     }
     char line[160];
     if (!redraw) {
-        snprintf(line, sizeof(line), "teacher unchanged (largest change %g)", worst_t);
+        snprintf(line, sizeof(line), "teacher unchanged on both executors (largest change %g)",
+                 worst_t);
         check(worst_t == 0, line);
+        if (frozen_prefix) {
+            /* a pre-trained module is frozen: state, no gradient, no momentum, no weight decay */
+            snprintf(line, sizeof(line),
+                     "%d frozen %s* tensors unchanged on both executors (largest change %g)",
+                     n_frozen, frozen_prefix, worst_f);
+            check(n_frozen > 0 && worst_f == 0, line);
+        }
         snprintf(line, sizeof(line), "weighted loss fell %.4f -> %.4f", first, last);
         check(last < first, line);
         snprintf(line, sizeof(line), "recorded %llu time(s)",
@@ -376,10 +389,10 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
 /* A configuration, drawn again (next seed) while its trajectory crosses a ReLU kink, at most
  * 4 times: kinks are rare (a ReLU input within ~1e-7 of 0), so a fifth is a failure. */
 static int config(struct vkd_context *ctx, const char *teacher, const char *method,
-                  const char *opts)
+                  const char *opts, const char *frozen_prefix)
 {
     for (uint64_t seed = 7; seed < 12; seed++) {
-        int rc = one(ctx, teacher, method, opts, seed);
+        int rc = one(ctx, teacher, method, opts, frozen_prefix, seed);
         if (rc <= 0)
             return rc;
     }
@@ -456,15 +469,194 @@ static int lakd_boundaries(void)
     return 0;
 }
 
+/* LKD's pre-training phase as host/pretrain.c builds it: the frozen resnet8x4 teacher, CAAT
+ * (stage KD_PRETRAIN) and its auxiliary CEs, SGD. The SGD covers CAAT's weights and nothing
+ * else; PRE_STEPS steps on one fixed batch (its classes readable from the inputs) on both
+ * executors: every CE of every step and every final CAAT weight agree (as the configurations
+ * above), the teacher stays bit for bit, every CAAT weight moves and every stage's CAAT CE
+ * falls. Unlike joint training (the note at the top), CAAT alone at a constant lr keeps the
+ * two trajectories together here (measured: 1e-5 or closer after 10 steps). */
+#define PRE_STEPS 10
+static int pretrain_one(struct vkd_context *ctx, uint64_t seed)
+{
+    printf("-- lkd pre-training phase (resnet8x4 teacher, CAAT only; seed %llu)\n",
+           (unsigned long long)seed);
+    const struct method *m = method_find("lkd");
+    struct vkd_graph *g = vkd_graph_create();
+    struct model t = {0};
+    struct kd_build kb = {0};
+    char err[512];
+    int x = vkd_graph_input(g, "x", VKD_F32, N, 1, HW, HW);
+    kb.labels = vkd_graph_input(g, "labels", VKD_U32, N, 1, 1, 1);
+    struct model_opts to = {.batch = N, .in_c = 1, .in_hw = HW, .classes = CLASSES,
+                            .training = 0, .frozen = 1, .input = x, .has_input = 1,
+                            .prefix = "teacher/"};
+    if (method_resolve(m, "k=2", kb.params, err, sizeof(err)) < 0 ||
+        model_build(g, "resnet8x4", &to, &t, err, sizeof(err)) < 0) {
+        printf("FAIL: %s\n", err);
+        return -1;
+    }
+    kb.g = g, kb.batch = N, kb.classes = CLASSES, kb.has_teacher = 1, kb.tap = tap_fn;
+    kb.teacher = &t, kb.top1 = -1, kb.stage = KD_PRETRAIN;
+    kb.extras.prefix = kb.extras.param_prefix = "";
+    struct method_pretrain ph;
+    check(m->pretrain(&kb, &ph) == 1 && ph.epochs == 5, "lkd declares 5 epochs of pre-training");
+    if (m->build(&kb) < 0 || vkd_graph_finalize(g, 1) != VKD_OK) {
+        printf("FAIL: %s %s\n", kb.err, vkd_graph_error(g));
+        return -1;
+    }
+    int nt = vkd_graph_tensor_count(g), n_param = 0, stray = 0;
+    for (int i = 0; i < nt; i++) {
+        const struct vkd_tensor *tt = vkd_graph_tensor_at(g, i);
+        if (tt->kind == VKD_T_PARAM && tt->parent >= 0)
+            n_param++, stray += strncmp(tt->name, "distill.caat", 12) != 0;
+    }
+    char line[200];
+    snprintf(line, sizeof(line), "SGD updates %d tensors, all CAAT's (%d others), %d terms",
+             n_param, stray, kb.n_terms);
+    check(n_param == 30 && stray == 0 && kb.n_terms == 3, line);
+    struct vkd_ref *ref = vkd_ref_create(g);
+    struct vkd_vk *vk = NULL;
+    struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 0};
+    if (!ref || vkd_vk_create(ctx, g, &desc, &vk) != VKD_OK) {
+        printf("FAIL: executor: %s\n", vkd_context_error(ctx));
+        return -1;
+    }
+    struct run r = {.g = g};
+    struct vkd_rng rng = {seed};
+    init(&r, ref, &rng);
+    double **before = calloc((size_t)nt, sizeof(double *));
+    size_t cap = 1;
+    for (int i = 0; i < nt; i++) {
+        const struct vkd_tensor *tt = vkd_graph_tensor_at(g, i);
+        cap = vkd_tensor_numel(tt) > cap ? vkd_tensor_numel(tt) : cap;
+        if (((tt->kind == VKD_T_PARAM && tt->parent >= 0) || tt->kind == VKD_T_STATE) &&
+            tt->dtype == VKD_F32) {
+            size_t n = vkd_tensor_numel(tt);
+            vkd_vk_write(vk, i, vkd_ref_data(ref, i));
+            before[i] = malloc(n * sizeof(double));
+            memcpy(before[i], vkd_ref_data(ref, i), n * sizeof(double));
+        }
+    }
+    double *buf = calloc(cap, sizeof(double));
+    double *xd = vkd_ref_data(ref, x), *y = vkd_ref_data(ref, kb.labels);
+    for (int n = 0; n < N; n++) {
+        y[n] = n % CLASSES;
+        for (int i = 0; i < HW * HW; i++)
+            xd[n * HW * HW + i] =
+                (float)(vkd_rng_normal(&rng) * 0.5 + (i % CLASSES == (int)y[n] ? 1.0 : 0.0));
+    }
+    vkd_vk_write(vk, x, xd);
+    vkd_vk_write(vk, kb.labels, y);
+    double *sp = vkd_ref_data(ref, vkd_graph_step_params(g));
+    double ce[2][PRE_STEPS][3];
+    int redraw = 0;
+    for (int step = 0; step < PRE_STEPS; step++) {
+        sp[VKD_SP_LR] = 0.05, sp[VKD_SP_MOMENTUM] = (float)0.9;
+        sp[VKD_SP_WEIGHT_DECAY] = (float)5e-4, sp[VKD_SP_STEP] = step;
+        for (int k = 0; k < kb.n_terms; k++)
+            sp[kb.terms[k].slot] = kb.terms[k].weight;
+        vkd_vk_write(vk, vkd_graph_step_params(g), sp);
+        if (vkd_vk_run(vk) != VKD_OK) {
+            printf("FAIL: step %d: %s\n", step, vkd_context_error(ctx));
+            return -1;
+        }
+        vkd_ref_step(ref);
+        for (int k = 0; k < kb.n_terms; k++) {
+            vkd_vk_read(vk, kb.terms[k].tensor, &ce[0][step][k]);
+            ce[1][step][k] = vkd_ref_data(ref, kb.terms[k].tensor)[0];
+        }
+        for (int k = 0; k < kb.n_terms; k++) {
+            double e = fabs(ce[0][step][k] - ce[1][step][k]) / fabs(ce[1][step][k]);
+            snprintf(line, sizeof(line), "step %d %-5s vk %.7f ref %.7f  rel err %.2e", step,
+                     kb.terms[k].name, ce[0][step][k], ce[1][step][k], e);
+            check(e <= TOL && isfinite(ce[0][step][k]), line);
+        }
+        double v, w;
+        const char *at = kink_flip(g, vk, ref, buf, cap, &v, &w);
+        if (at) { /* as in one(): a legitimate branch, drawn again */
+            printf("note step %d: %s is %g on the device and %g on the reference: a ReLU input "
+                   "within rounding of 0, the executors branch apart; drawing again\n",
+                   step, at, v, w);
+            redraw = 1;
+            break;
+        }
+    }
+    for (int e = 0; e < 2 && !redraw; e++)
+        for (int k = 0; k < kb.n_terms; k++) {
+            snprintf(line, sizeof(line), "%s: %s CE falls %.4f -> %.4f",
+                     e ? "reference" : "device", kb.terms[k].name, ce[e][0][k],
+                     ce[e][PRE_STEPS - 1][k]);
+            check(ce[e][PRE_STEPS - 1][k] < ce[e][0][k], line);
+        }
+    double worst_t = 0;
+    int unmoved = 0, caat = 0;
+    for (int i = 0; i < nt; i++) {
+        const struct vkd_tensor *tt = vkd_graph_tensor_at(g, i);
+        if (!before[i] || redraw) {
+            free(before[i]);
+            continue;
+        }
+        size_t n = vkd_tensor_numel(tt);
+        vkd_vk_read(vk, i, buf);
+        const double *rf = vkd_ref_data(ref, i);
+        if (!strncmp(tt->name, "teacher/", 8)) {
+            for (size_t j = 0; j < n; j++)
+                worst_t = fmax(worst_t, fmax(fabs(buf[j] - before[i][j]),
+                                             fabs(rf[j] - before[i][j])));
+        } else if (tt->kind == VKD_T_PARAM) {
+            double e = rel_err(buf, rf, n);
+            snprintf(line, sizeof(line), "%-36s rel err %.2e", tt->name, e);
+            check(e <= TOL, line);
+            caat++;
+            double dv = 0, dr = 0;
+            for (size_t j = 0; j < n; j++)
+                dv = fmax(dv, fabs(buf[j] - before[i][j])), dr = fmax(dr, fabs(rf[j] - before[i][j]));
+            unmoved += !(dv > 0 && dr > 0);
+        }
+        free(before[i]);
+    }
+    if (!redraw) {
+        snprintf(line, sizeof(line), "teacher unchanged on both executors (largest change %g)",
+                 worst_t);
+        check(worst_t == 0, line);
+        snprintf(line, sizeof(line), "%d of %d CAAT weights moved on both executors",
+                 caat - unmoved, caat);
+        check(caat > 0 && unmoved == 0, line);
+    }
+    free(before);
+    free(buf);
+    vkd_vk_destroy(vk);
+    vkd_ref_destroy(ref);
+    model_free(&t);
+    model_free(&kb.extras);
+    vkd_graph_destroy(g);
+    return redraw;
+}
+
+static int lkd_pretrain(struct vkd_context *ctx)
+{
+    for (uint64_t seed = 5; seed < 10; seed++) {
+        int rc = pretrain_one(ctx, seed);
+        if (rc <= 0)
+            return rc;
+    }
+    check(0, "five draws in a row crossed a ReLU kink");
+    return 0;
+}
+
 int main(void)
 {
     struct vkd_context *ctx = vkd_test_context();
-    if (config(ctx, "resnet8", "kd", NULL) < 0 || config(ctx, "resnet8", "ickd", NULL) < 0 ||
-        config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
-        config(ctx, "resnet8x4", "lakd", NULL) < 0 ||
-        config(ctx, "resnet8x4", "sakd", NULL) < 0 ||
-        config(ctx, "resnet8x4", "lkd", "k=2,H=0,caat_w=0") < 0 ||
-        config(ctx, NULL, "corsd", NULL) < 0 || lakd_boundaries() < 0)
+    if (config(ctx, "resnet8", "kd", NULL, NULL) < 0 ||
+        config(ctx, "resnet8", "ickd", NULL, NULL) < 0 ||
+        config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2", NULL) < 0 ||
+        config(ctx, "resnet8x4", "lakd", NULL, NULL) < 0 ||
+        config(ctx, "resnet8x4", "sakd", NULL, NULL) < 0 ||
+        config(ctx, "resnet8x4", "lkd", "k=2,H=0", "distill.caat") < 0 ||
+        config(ctx, "resnet8x4", "lkd", "k=2,H=0,caat_w=0,joint=1", NULL) < 0 ||
+        lkd_pretrain(ctx) < 0 || config(ctx, NULL, "corsd", NULL, NULL) < 0 ||
+        lakd_boundaries() < 0)
         failed++;
     if (vkd_test_context_done(ctx))
         failed++;

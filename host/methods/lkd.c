@@ -12,10 +12,13 @@
  * (kd_t2), all three stages, the mask generator CAAT = conv3x3-BN-ReLU, conv3x3-BN-ReLU (C/2),
  * conv1x1 + bias, sigmoid, thresholded Mh = M [M >= H], H 0.5, under a stop-gradient, with an
  * auxiliary GAP-FC classifier on M (.) F_t trained by cross-entropy ("caat<k>").
- * Schedule: CAAT is trained jointly with the student (joint = 1, its terms reach only CAAT's
- * parameters: the teacher feature is a constant and the mask enters L~ under sg). methods.md's
- * default, CAAT pre-trained on the frozen teacher and then frozen, is not implemented yet
- * (joint = 0 is refused with that sentence).
+ * Schedule (methods.md's default, joint = 0): CAAT is pre-trained on the frozen teacher for
+ * caat_epochs epochs, its auxiliary CE alone (the method's pre-training phase, stage
+ * KD_PRETRAIN, driven by host/pretrain.c), then frozen: in the distillation graph its weights
+ * are state and its BatchNorms use the running statistics the phase left, so its mask is a
+ * fixed function of the teacher feature, and eq. (11) has no CAAT term. joint = 1 trains CAAT
+ * with the student instead, its CE added to the total (its terms reach only CAAT's parameters:
+ * the teacher feature is a constant and the mask enters L~ under sg).
  * Extras per distilled stage k: distill.caat<k>.conv1.weight, .bn1.*, .conv2.weight, .bn2.*,
  * .conv3.weight, .conv3.bias, .fc.weight, .fc.bias (nn.Conv2d / nn.Linear default inits).
  */
@@ -37,7 +40,10 @@ static const struct method_param params[] = {
     {"mask", 1.0, "1: CAAT's teacher mask multiplies both features; 0: no mask"},
     {"H", 0.5, "mask threshold: Mh = M [M >= H] (0: M itself)"},
     {"caat_w", 1.0, "weight of each CAAT auxiliary cross-entropy"},
-    {"joint", 1.0, "1: CAAT trained jointly with the student (0, pre-train: not yet)"},
+    {"joint", 0.0, "0: CAAT pre-trained on the frozen teacher, then frozen; 1: trained with "
+                   "the student"},
+    {"caat_epochs", 5.0, "joint=0: epochs of CAAT pre-training (0: frozen at its init)"},
+    {"caat_lr", 0.0, "joint=0: peak lr of the pre-training (cosine to 0; 0: the run's --lr)"},
 };
 static const char *const student_taps[] = {"logits", "stage1", "stage2", "stage3", NULL};
 static const char *const teacher_taps[] = {"logits", "stage1", "stage2", "stage3", NULL};
@@ -104,7 +110,10 @@ static int conv(struct kd_build *b, const char *module, int x, int cout, int ks,
 }
 
 /* CAAT on the teacher's stage-k feature ft: the mask M (N, 1, H, W) in (0, 1), and its
- * auxiliary classifier's cross-entropy as term "caat<k>". Returns M or -1. */
+ * auxiliary classifier's cross-entropy as term "caat<k>" (with the classifier's top-1 count).
+ * While b->freeze (a pre-trained CAAT in the distillation graph) the auxiliary classifier's
+ * weights are made, so checkpoints hold the whole pre-trained module, but no node reads them
+ * and no term is added. Returns M or -1. */
 static int caat(struct kd_build *b, int k, int ft, double weight)
 {
     char mod[32], sub[64], name[VKD_NAME_LEN];
@@ -128,25 +137,30 @@ static int caat(struct kd_build *b, int k, int ft, double weight)
     int m = vkd_sigmoid(b->g, name, x);
 
     /* the auxiliary classifier sees the unthresholded mask; its CE trains CAAT only */
-    snprintf(name, sizeof(name), "distill.%s.attended", mod);
-    int a = vkd_mask_mul(b->g, name, ft, m);
-    snprintf(name, sizeof(name), "distill.%s.gap", mod);
-    a = vkd_global_avgpool(b->g, name, a);
     snprintf(sub, sizeof(sub), "%s.fc.weight", mod);
     int fw = kd_extra(b, sub, 2, b->classes, ct, 1, 1, INIT_TORCH_LINEAR, ct);
     snprintf(sub, sizeof(sub), "%s.fc.bias", mod);
     int fb = kd_extra(b, sub, 1, b->classes, 1, 1, 1, INIT_TORCH_LINEAR, ct);
     if (fw < 0 || fb < 0)
         return -1;
+    if (b->freeze)
+        return m;
+    snprintf(name, sizeof(name), "distill.%s.attended", mod);
+    int a = vkd_mask_mul(b->g, name, ft, m);
+    snprintf(name, sizeof(name), "distill.%s.gap", mod);
+    a = vkd_global_avgpool(b->g, name, a);
     snprintf(name, sizeof(name), "distill.%s.fc", mod);
-    int z = vkd_linear(b->g, name, a, fw, fb);
+    int z = vkd_linear(b->g, name, a, fw, fb), top1;
     snprintf(name, sizeof(name), "distill.%s.ce", mod);
-    int ce = vkd_softmax_ce(b->g, name, z, b->labels, NULL, NULL);
-    return kd_term(b, mod, ce, weight) < 0 ? -1 : m;
+    int ce = vkd_softmax_ce(b->g, name, z, b->labels, &top1, NULL);
+    if (kd_term(b, mod, ce, weight) < 0)
+        return -1;
+    b->terms[b->n_terms - 1].top1 = top1;
+    return m;
 }
 
 static int stage_term(struct kd_build *b, int k, int grid, double beta, int use_mask, float thr,
-                      double caat_w)
+                      double caat_w, int frozen)
 {
     char tap[16], name[VKD_NAME_LEN];
     snprintf(tap, sizeof(tap), "stage%d", k);
@@ -154,7 +168,9 @@ static int stage_term(struct kd_build *b, int k, int grid, double beta, int use_
     if (fs < 0 || ft < 0)
         return -1;
     if (use_mask) {
+        b->freeze = frozen; /* a pre-trained CAAT: state, its BatchNorms from running stats */
         int m = caat(b, k, ft, caat_w);
+        b->freeze = 0;
         if (m < 0)
             return -1;
         /* the distillation term sees the mask as a constant: sg first, then the threshold */
@@ -205,11 +221,36 @@ static int build(struct kd_build *b)
         snprintf(b->err, sizeof(b->err), "H (the mask threshold) must be in [0, 1), not %g", h);
         return -1;
     }
-    if (use_mask && method_param(m, b, "joint") == 0) {
+    double joint = method_param(m, b, "joint"), epochs = method_param(m, b, "caat_epochs");
+    double caat_lr = method_param(m, b, "caat_lr"), caat_w = method_param(m, b, "caat_w");
+    if (joint != 0 && joint != 1) {
         snprintf(b->err, sizeof(b->err),
-                 "joint=0 (pre-train CAAT on the frozen teacher, then freeze it) is not "
-                 "implemented yet; use joint=1 (CAAT trained with the student) or mask=0");
+                 "joint is 0 (pre-train CAAT, then freeze it) or 1 (train it with the student), "
+                 "not %g",
+                 joint);
         return -1;
+    }
+    if (epochs < 0 || epochs != (int)epochs || epochs > 10000) {
+        snprintf(b->err, sizeof(b->err),
+                 "caat_epochs (CAAT's pre-training epochs) must be a whole number >= 0, not %g",
+                 epochs);
+        return -1;
+    }
+    if (caat_lr < 0) {
+        snprintf(b->err, sizeof(b->err),
+                 "caat_lr must be >= 0 (0: the run's --lr), not %g", caat_lr);
+        return -1;
+    }
+    if (b->stage == KD_PRETRAIN) {
+        /* the phase: the frozen teacher's stage features -> CAAT -> its auxiliary CE */
+        for (int s = 1; s <= LKD_STAGES; s++) {
+            char tap[16];
+            snprintf(tap, sizeof(tap), "stage%d", s);
+            int ft = ((int)stages >> (s - 1)) & 1 ? kd_tap(b, KD_TEACHER, tap) : 0;
+            if (ft < 0 || (((int)stages >> (s - 1)) & 1 && caat(b, s, ft, caat_w) < 0))
+                return -1;
+        }
+        return 0;
     }
     if (kd_ce(b, 1 - alpha) < 0)
         return -1;
@@ -223,15 +264,26 @@ static int build(struct kd_build *b)
         return -1;
     for (int s = 1; s <= LKD_STAGES; s++)
         if (((int)stages >> (s - 1)) & 1)
-            if (stage_term(b, s, (int)k, method_param(m, b, "beta"), use_mask, (float)h,
-                           method_param(m, b, "caat_w")) < 0)
+            if (stage_term(b, s, (int)k, method_param(m, b, "beta"), use_mask, (float)h, caat_w,
+                           joint == 0) < 0)
                 return -1;
     return 0;
+}
+
+/* The pre-training phase: with the mask on and CAAT not trained jointly. */
+static int pretrain(const struct kd_build *b, struct method_pretrain *p)
+{
+    const struct method *m = &method_lkd;
+    if (method_param(m, b, "mask") == 0 || method_param(m, b, "joint") != 0)
+        return 0;
+    p->epochs = (int)method_param(m, b, "caat_epochs");
+    p->lr = method_param(m, b, "caat_lr");
+    return 1;
 }
 
 const struct method method_lkd = {
     "lkd",
     "local correlation consistency (Li et al. 2020; phi, CAAT and values reconstructed:\n"
     "  docs/METHODS.md): batch patch-similarity Grams of teacher-masked stage features",
-    1, params, 10, student_taps, teacher_taps, build, NULL,
+    1, params, 12, student_taps, teacher_taps, build, NULL, 0, pretrain,
 };
