@@ -119,7 +119,7 @@ static int run(int argc, char **argv, int distill)
         un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n\nmethod %s: %s", md->name,
                        md->summary);
         for (int i = 0; i < md->n_params && un > 0 && un < (int)sizeof(usage); i++)
-            un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n    %-8s %-6g %s",
+            un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n    %-11s %-6g %s",
                            md->params[i].name, md->params[i].value, md->params[i].help);
     }
     const struct cli_command cmd = {

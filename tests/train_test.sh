@@ -3,7 +3,8 @@
 # the loss falls and accuracy rises; the same seed twice gives bit-identical checkpoints; a run
 # stopped after epoch 1 and resumed equals the uninterrupted run bit for bit (checkpoint and
 # metrics); streamed batches (--stream) equal resident data bit for bit; eval of the checkpoint
-# reproduces the last epoch's test accuracy; KD, LKD and CORSD distillation run end to end; bad
+# reproduces the last epoch's test accuracy; KD, LKD (its CAAT pre-training phase, resumed runs
+# that skip it, joint training) and CORSD distillation run end to end; bad
 # checkpoints and flags are refused with one sentence.
 set -u
 bin=$1 make_idx=$2
@@ -82,15 +83,54 @@ kl2=$(sed -n 's/.*"loss_kl":\([0-9.e+-]*\).*/\1/p' "$dir/kd/metrics.jsonl" | tai
 awk -v a="$kl1" -v b="$kl2" 'BEGIN{exit !(b < a)}' && ok "the KL term falls: $kl1 -> $kl2" ||
     bad "the KL term: '$kl1' -> '$kl2'"
 
-# LKD end to end: CAAT extras trained and saved, every term logged (k = 1: the 10x10 images'
-# stage maps are 10, 5 and 3 pixels wide, which only a 1x1 grid divides)
-"$bin" distill --model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" \
-    --method lkd --opt k=1 --data "$dir/data" --epochs 1 --batch 32 --eval-batch 64 --lr 0.1 \
-    --no-progress --out "$dir/lkd" >"$dir/lkd.log" 2>&1 || { cat "$dir/lkd.log"; bad "distill lkd"; }
+# LKD end to end (k = 1: the 10x10 images' stage maps are 10, 5 and 3 pixels wide, which only
+# a 1x1 grid divides). The default schedule: CAAT pre-trained on the frozen teacher (3 epochs
+# here), logged as phase "pretrain" with its CE falling, then frozen: no CAAT term while
+# distilling, its weights in the checkpoint without momentum (state, not trained); stopped
+# after epoch 1 and resumed, the run skips the phase (CAAT comes from the checkpoint) and
+# equals the uninterrupted run bit for bit. joint=1: CAAT trained with the student, its CE
+# logged as a term and its momentum saved.
+lkd=(--model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" --method lkd
+     --data "$dir/data" --epochs 2 --batch 32 --eval-batch 64 --lr 0.1 --no-progress)
+"$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --out "$dir/lkd" >"$dir/lkd.log" 2>&1 ||
+    { cat "$dir/lkd.log"; bad "distill lkd"; }
+p1=$(sed -n 's/.*"phase":"pretrain".*"pretrain_loss":\([0-9.e+-]*\).*/\1/p' "$dir/lkd/metrics.jsonl" | head -1)
+p3=$(sed -n 's/.*"phase":"pretrain".*"pretrain_loss":\([0-9.e+-]*\).*/\1/p' "$dir/lkd/metrics.jsonl" | tail -1)
+[ "$(grep -c '"phase":"pretrain"' "$dir/lkd/metrics.jsonl")" = 3 ] &&
+    [ "$(grep -c '^pretrain  ' "$dir/lkd.log")" = 3 ] &&
+    grep -q '"loss_caat1":.*"top1_caat1":.*"loss_caat3":.*"top1_caat3":' "$dir/lkd/metrics.jsonl" &&
+    awk -v a="$p1" -v b="$p3" 'BEGIN{exit !(b < a)}' &&
+    ok "lkd pre-trains CAAT for 3 epochs (phase pretrain: CE and top-1 per stage), CE falls $p1 -> $p3" ||
+    bad "lkd pre-training log: $(grep pretrain "$dir/lkd.log")"
+grep '"epoch":[12],' "$dir/lkd/metrics.jsonl" | grep -q '"loss_ce":.*"loss_kd":.*"loss_lkd1":.*"loss_lkd3":' &&
+    ! grep '"epoch":[12],' "$dir/lkd/metrics.jsonl" | grep -q 'caat' &&
+    grep -q 'distill.caat3.fc.bias' "$dir/lkd/last.safetensors" &&
+    grep -q 'distill.caat1.bn2.running_var' "$dir/lkd/last.safetensors" &&
+    ! grep -q 'optimizer.momentum.distill.caat' "$dir/lkd/last.safetensors" &&
+    ok "lkd distils with CAAT frozen: ce, kd, lkd<k> logged, no CAAT term; CAAT saved without momentum" ||
+    bad "lkd frozen CAAT: terms in metrics.jsonl or CAAT in the checkpoint"
+"$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --out "$dir/lkd2" --stop-after 1 \
+    >"$dir/lkd2.log" 2>&1 &&
+    "$bin" distill --resume "$dir/lkd2/last.safetensors" --no-progress >"$dir/lkd2r.log" 2>&1 ||
+    { cat "$dir/lkd2.log" "$dir/lkd2r.log"; bad "lkd stop + resume"; }
+cmp -s "$dir/lkd/last.safetensors" "$dir/lkd2/last.safetensors" &&
+    [ "$(strip "$dir/lkd/metrics.jsonl")" = "$(strip "$dir/lkd2/metrics.jsonl")" ] &&
+    ! grep -q '^pretrain' "$dir/lkd2r.log" &&
+    ok "lkd stopped + resumed = uninterrupted, the phase not redone: bit-identical checkpoint and metrics" ||
+    bad "lkd resumed run differs (or pre-trained again)"
+# the phase streams its batches as distillation does: --stream = resident, bit for bit
+"$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --stream --out "$dir/lkds" >"$dir/lkds.log" 2>&1 ||
+    { cat "$dir/lkds.log"; bad "distill lkd --stream"; }
+cmp -s "$dir/lkd/last.safetensors" "$dir/lkds/last.safetensors" &&
+    ok "lkd --stream (pre-training and distillation) = resident: bit-identical checkpoint" ||
+    bad "lkd --stream differs from resident data"
+"$bin" distill "${lkd[@]}" --epochs 1 --opt k=1,joint=1 --out "$dir/lkdj" >"$dir/lkdj.log" 2>&1 ||
+    { cat "$dir/lkdj.log"; bad "distill lkd joint=1"; }
 grep -q '"loss_ce":.*"loss_kd":.*"loss_caat1":.*"loss_lkd1":.*"loss_caat3":.*"loss_lkd3":' \
-    "$dir/lkd/metrics.jsonl" && grep -q 'distill.caat3.fc.bias' "$dir/lkd/last.safetensors" &&
-    ok "distill lkd logs ce, kd, caat<k>, lkd<k> and saves its CAAT extras" ||
-    bad "lkd terms in metrics.jsonl or CAAT extras in the checkpoint"
+    "$dir/lkdj/metrics.jsonl" && ! grep -q pretrain "$dir/lkdj/metrics.jsonl" &&
+    grep -q 'optimizer.momentum.distill.caat3.fc.bias' "$dir/lkdj/last.safetensors" &&
+    ok "lkd joint=1 trains CAAT with the student: ce, kd, caat<k>, lkd<k> logged, CAAT momentum saved" ||
+    bad "lkd joint=1 terms in metrics.jsonl or CAAT in the checkpoint"
 
 # CORSD end to end: self-distillation (no teacher), triplet batches of 30 images (10 triplets);
 # every term logged; the relation networks only in last.safetensors; the best checkpoint is the
@@ -153,6 +193,10 @@ one_sentence "kd without a teacher" 2 "needs --teacher-model and --teacher" -- \
 one_sentence "lkd grid that does not divide the maps" 1 "cannot be cut into a 4x4 grid" -- \
     "$bin" distill --model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors" \
     --method lkd --data "$dir/data" --out "$dir/x" --no-progress
+one_sentence "lkd joint neither 0 nor 1" 1 "joint is 0 (pre-train CAAT, then freeze it) or 1" -- \
+    "$bin" distill "${lkd[@]}" --opt k=1,joint=2 --out "$dir/x"
+one_sentence "lkd negative caat_epochs" 1 "caat_epochs (CAAT's pre-training epochs) must be" -- \
+    "$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=-1 --out "$dir/x"
 one_sentence "corsd batch not a multiple of 3" 1 "--batch 32 must be a multiple of 3" -- \
     "$bin" distill --model resnet8 --method corsd --data "$dir/data" --batch 32 --out "$dir/x" \
     --no-progress

@@ -217,6 +217,10 @@ def case_lkd(g, opts):
     o = dict(kv.split("=") for kv in opts.split(",")) if opts else {}
     k, thr = int(o.get("k", 4)), float(o.get("H", 0.5))
     stages, t2 = int(o.get("stages", 7)), int(o.get("kd_t2", 1))
+    # joint=0 (the default): CAAT pre-trained and frozen, so the distillation step has no CAAT
+    # term, its BatchNorms use the running statistics and it gets no gradient; joint=1: CAAT
+    # trained with the student, BatchNorms on batch statistics, its CE a term
+    joint = int(o.get("joint", 0))
     cs, ct, hw = [3, 5, 4], [4, 6, 2], [8, 8, 4]
     inp = {"student.logits": torch.randn(n, kc, generator=g) * 3,
            "teacher.logits": torch.randn(n, kc, generator=g) * 3,
@@ -240,12 +244,43 @@ def case_lkd(g, opts):
         inp[p + "conv3.bias"] = 0.1 * torch.randn(1, generator=g)
         inp[p + "fc.weight"] = torch.randn(kc, c, generator=g) * 0.5
         inp[p + "fc.bias"] = 0.1 * torch.randn(kc, generator=g)
-        wrt += [f"student.stage{s}"] + [p + q for q in (
+        # running statistics as a pre-training would leave them: near this batch's own (so the
+        # frozen mask straddles H as a trained one would), perturbed so they are not equal
+        a = inp[f"teacher.stage{s}"]
+        for j in (1, 2):
+            a = F.conv2d(a, inp[p + f"conv{j}.weight"], padding=1)
+            cc = a.shape[1]
+            rm = a.mean((0, 2, 3)) + 0.05 * torch.randn(cc, generator=g)
+            rv = a.var((0, 2, 3)) * (1 + 0.2 * torch.rand(cc, generator=g))
+            inp[p + f"bn{j}.running_mean"], inp[p + f"bn{j}.running_var"] = rm, rv
+            a = F.batch_norm(a, rm, rv, inp[p + f"bn{j}.weight"], inp[p + f"bn{j}.bias"],
+                             training=False, eps=1e-5).relu()
+
+        def mask():
+            a = inp[f"teacher.stage{s}"]
+            for j in (1, 2):
+                a = F.conv2d(a, inp[p + f"conv{j}.weight"], padding=1)
+                stats = (None, None) if joint else (inp[p + f"bn{j}.running_mean"],
+                                                    inp[p + f"bn{j}.running_var"])
+                a = F.batch_norm(a, *stats, inp[p + f"bn{j}.weight"], inp[p + f"bn{j}.bias"],
+                                 training=bool(joint), eps=1e-5).relu()
+            return torch.sigmoid(F.conv2d(a, inp[p + "conv3.weight"], inp[p + "conv3.bias"]))
+        # data, not tolerance: every M clear of H (fp32 must not flip the threshold) and the
+        # mask keeping part of the map (the asserts in loss()); conv3 drawn again until so
+        for _ in range(100):
+            m = mask()
+            kept = (m >= thr).double().mean().item()
+            if thr == 0 or ((m - thr).abs().min() > 1e-4 and 0.1 < kept < 0.9):
+                break
+            inp[p + "conv3.weight"] = torch.randn(1, half, 1, 1, generator=g) * 2
+            inp[p + "conv3.bias"] = 0.1 * torch.randn(1, generator=g)
+        wrt += [f"student.stage{s}"] + ([p + q for q in (
             "conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "bn2.weight", "bn2.bias",
-            "conv3.weight", "conv3.bias", "fc.weight", "fc.bias")]
+            "conv3.weight", "conv3.bias", "fc.weight", "fc.bias")] if joint else [])
 
     def bn_relu(x, p, j):
-        x = F.batch_norm(x, None, None, p[f"bn{j}.weight"], p[f"bn{j}.bias"], training=True,
+        rm, rv = (None, None) if joint else (p[f"bn{j}.running_mean"], p[f"bn{j}.running_var"])
+        x = F.batch_norm(x, rm, rv, p[f"bn{j}.weight"], p[f"bn{j}.bias"], training=bool(joint),
                          eps=1e-5)
         return x.relu()
 
@@ -263,8 +298,10 @@ def case_lkd(g, opts):
             a = bn_relu(F.conv2d(ft, p["conv1.weight"], padding=1), p, 1)
             a = bn_relu(F.conv2d(a, p["conv2.weight"], padding=1), p, 2)
             m = torch.sigmoid(F.conv2d(a, p["conv3.weight"], p["conv3.bias"]))
-            aux = (ft * m).mean((2, 3)) @ p["fc.weight"].t() + p["fc.bias"]
-            terms[f"caat{s}"] = F.cross_entropy(aux, x["labels"])
+            if joint:
+                aux = (ft * m).mean((2, 3)) @ p["fc.weight"].t() + p["fc.bias"]
+                terms[f"caat{s}"] = F.cross_entropy(aux, x["labels"])
+                total = total + terms[f"caat{s}"]
             mh = m.detach()
             if thr > 0:
                 mh = mh * (mh >= thr)
@@ -274,7 +311,7 @@ def case_lkd(g, opts):
             assert thr == 0 or 0.1 < kept < 0.9, f"lkd: stage {s} mask keeps {kept:.2f} of it"
             # fp32 must not flip the threshold: the data keep every M clear of H
             assert thr == 0 or (m - thr).abs().min() > 1e-4, f"lkd: stage {s} M near H"
-            total = total + terms[f"caat{s}"] + 10 * terms[f"lkd{s}"]
+            total = total + 10 * terms[f"lkd{s}"]
         return terms, total
     return inp, loss, wrt
 
@@ -407,7 +444,7 @@ def main():
              ("ickd", "alpha=1", case_ickd(g, "alpha=1")),
              ("ickd", "paper=1,grid_h=2,grid_w=2", case_ickd(g, "paper=1,grid_h=2,grid_w=2")),
              ("lakd", "", case_lakd(g)), ("sakd", "", case_sakd(g)),
-             ("lkd", "", case_lkd(g, "")),
+             ("lkd", "", case_lkd(g, "")), ("lkd", "joint=1", case_lkd(g, "joint=1")),
              ("lkd", "k=2,H=0,kd_t2=0,stages=5", case_lkd(g, "k=2,H=0,kd_t2=0,stages=5")),
              # ResNet-18's four stages (sizes halving to the deepest), and a 3-stage net whose
              # maps 5, 3, 2 reach the deepest by ceil-halving, with the code's soft targets
