@@ -9,13 +9,17 @@
  * ickd with KL in the paper form on a 2x2 grid, lakd from a wider resnet8x4 (adapters, module
  * cuts), sakd from resnet8x4 (self-attention maps, the teacher-trained branch), lkd from
  * resnet8x4 (CAAT masks under stop-gradients on both features, batch patch Grams on a 2x2 grid:
- * the 8x8 input's stage maps are 8x8, 4x4, 2x2), and corsd with no teacher (self-distillation:
+ * the 8x8 input's stage maps are 8x8, 4x4, 2x2) in its default form, CAAT pre-trained and
+ * frozen (every CAAT tensor must stay bit for bit what was written, on both executors: state,
+ * no gradient, no momentum, no weight decay), and with CAAT trained jointly (joint = 1), LKD's
+ * pre-training graph (lkd_pretrain), and corsd with no teacher (self-distillation:
  * relation networks of 2, 1, 0 SepConvs on resnet8's stages, a batch of 8 triplets a p n whose
  * positives share the anchor's class and negatives do not, the triplet targets written as the
  * trainer writes them; see below why 8). For lakd, each stage module's terms alone must
  * give gradients inside that module only (no gradient crosses a stop-gradient boundary).
- * lkd runs with caat_w = 0 (CAAT stays at its initial weights, as a frozen CAAT would) and
- * H = 0 (the unthresholded mask), for measured reasons, not to hide an error:
+ * lkd's joint = 1 configuration runs with caat_w = 0 (CAAT stays at its initial weights) and
+ * both lkd configurations with H = 0 (the unthresholded mask), for measured reasons, not to
+ * hide an error:
  *   - trained jointly here (caat_w = 1), CAAT's weight gradients agree to 2.4e-5 at step 0 but
  *     the gap grows about 2x per step (1.3e-2 by step 8), and the growth follows the step size
  *     (lr x 0.3: 9e-4, x 0.1: 1.3e-4 at step 8): two BatchNorms over 16-64 values on 2x2 and
@@ -332,7 +336,8 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
             const double *rf = vkd_ref_data(ref, t);
             double *worst = teach ? &worst_t : &worst_f;
             for (size_t i = 0; i < n; i++)
-                *worst = fmax(*worst, fmax(fabs(buf[i] - before[t][i]), fabs(rf[i] - before[t][i])));
+                *worst = fmax(*worst, fmax(fabs(buf[i] - before[t][i]),
+                                           fabs(rf[i] - before[t][i])));
             n_frozen += frozen;
             continue;
         }
@@ -610,8 +615,10 @@ static int pretrain_one(struct vkd_context *ctx, uint64_t seed)
             check(e <= TOL, line);
             caat++;
             double dv = 0, dr = 0;
-            for (size_t j = 0; j < n; j++)
-                dv = fmax(dv, fabs(buf[j] - before[i][j])), dr = fmax(dr, fabs(rf[j] - before[i][j]));
+            for (size_t j = 0; j < n; j++) {
+                dv = fmax(dv, fabs(buf[j] - before[i][j]));
+                dr = fmax(dr, fabs(rf[j] - before[i][j]));
+            }
             unmoved += !(dv > 0 && dr > 0);
         }
         free(before[i]);

@@ -94,20 +94,21 @@ lkd=(--model resnet8 --teacher-model resnet8 --teacher "$dir/a/best.safetensors"
      --data "$dir/data" --epochs 2 --batch 32 --eval-batch 64 --lr 0.1 --no-progress)
 "$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --out "$dir/lkd" >"$dir/lkd.log" 2>&1 ||
     { cat "$dir/lkd.log"; bad "distill lkd"; }
-p1=$(sed -n 's/.*"phase":"pretrain".*"pretrain_loss":\([0-9.e+-]*\).*/\1/p' "$dir/lkd/metrics.jsonl" | head -1)
-p3=$(sed -n 's/.*"phase":"pretrain".*"pretrain_loss":\([0-9.e+-]*\).*/\1/p' "$dir/lkd/metrics.jsonl" | tail -1)
+pre_loss() { sed -n 's/.*"phase":"pretrain".*"pretrain_loss":\([0-9.e+-]*\).*/\1/p' "$1"; }
+p1=$(pre_loss "$dir/lkd/metrics.jsonl" | head -1) p3=$(pre_loss "$dir/lkd/metrics.jsonl" | tail -1)
 [ "$(grep -c '"phase":"pretrain"' "$dir/lkd/metrics.jsonl")" = 3 ] &&
     [ "$(grep -c '^pretrain  ' "$dir/lkd.log")" = 3 ] &&
     grep -q '"loss_caat1":.*"top1_caat1":.*"loss_caat3":.*"top1_caat3":' "$dir/lkd/metrics.jsonl" &&
     awk -v a="$p1" -v b="$p3" 'BEGIN{exit !(b < a)}' &&
-    ok "lkd pre-trains CAAT for 3 epochs (phase pretrain: CE and top-1 per stage), CE falls $p1 -> $p3" ||
+    ok "lkd pre-trains CAAT 3 epochs (phase pretrain: CE, top-1 per stage), CE $p1 -> $p3" ||
     bad "lkd pre-training log: $(grep pretrain "$dir/lkd.log")"
-grep '"epoch":[12],' "$dir/lkd/metrics.jsonl" | grep -q '"loss_ce":.*"loss_kd":.*"loss_lkd1":.*"loss_lkd3":' &&
+grep '"epoch":[12],' "$dir/lkd/metrics.jsonl" |
+    grep -q '"loss_ce":.*"loss_kd":.*"loss_lkd1":.*"loss_lkd3":' &&
     ! grep '"epoch":[12],' "$dir/lkd/metrics.jsonl" | grep -q 'caat' &&
     grep -q 'distill.caat3.fc.bias' "$dir/lkd/last.safetensors" &&
     grep -q 'distill.caat1.bn2.running_var' "$dir/lkd/last.safetensors" &&
     ! grep -q 'optimizer.momentum.distill.caat' "$dir/lkd/last.safetensors" &&
-    ok "lkd distils with CAAT frozen: ce, kd, lkd<k> logged, no CAAT term; CAAT saved without momentum" ||
+    ok "lkd distils with CAAT frozen: ce, kd, lkd<k>, no CAAT term; CAAT saved, no momentum" ||
     bad "lkd frozen CAAT: terms in metrics.jsonl or CAAT in the checkpoint"
 "$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --out "$dir/lkd2" --stop-after 1 \
     >"$dir/lkd2.log" 2>&1 &&
@@ -116,10 +117,11 @@ grep '"epoch":[12],' "$dir/lkd/metrics.jsonl" | grep -q '"loss_ce":.*"loss_kd":.
 cmp -s "$dir/lkd/last.safetensors" "$dir/lkd2/last.safetensors" &&
     [ "$(strip "$dir/lkd/metrics.jsonl")" = "$(strip "$dir/lkd2/metrics.jsonl")" ] &&
     ! grep -q '^pretrain' "$dir/lkd2r.log" &&
-    ok "lkd stopped + resumed = uninterrupted, the phase not redone: bit-identical checkpoint and metrics" ||
+    ok "lkd stopped + resumed = uninterrupted, no second phase: same checkpoint and metrics" ||
     bad "lkd resumed run differs (or pre-trained again)"
 # the phase streams its batches as distillation does: --stream = resident, bit for bit
-"$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --stream --out "$dir/lkds" >"$dir/lkds.log" 2>&1 ||
+"$bin" distill "${lkd[@]}" --opt k=1,caat_epochs=3 --stream --out "$dir/lkds" \
+    >"$dir/lkds.log" 2>&1 ||
     { cat "$dir/lkds.log"; bad "distill lkd --stream"; }
 cmp -s "$dir/lkd/last.safetensors" "$dir/lkds/last.safetensors" &&
     ok "lkd --stream (pre-training and distillation) = resident: bit-identical checkpoint" ||
@@ -129,7 +131,7 @@ cmp -s "$dir/lkd/last.safetensors" "$dir/lkds/last.safetensors" &&
 grep -q '"loss_ce":.*"loss_kd":.*"loss_caat1":.*"loss_lkd1":.*"loss_caat3":.*"loss_lkd3":' \
     "$dir/lkdj/metrics.jsonl" && ! grep -q pretrain "$dir/lkdj/metrics.jsonl" &&
     grep -q 'optimizer.momentum.distill.caat3.fc.bias' "$dir/lkdj/last.safetensors" &&
-    ok "lkd joint=1 trains CAAT with the student: ce, kd, caat<k>, lkd<k> logged, CAAT momentum saved" ||
+    ok "lkd joint=1 trains CAAT with the student: ce, kd, caat<k>, lkd<k>; its momentum saved" ||
     bad "lkd joint=1 terms in metrics.jsonl or CAAT in the checkpoint"
 
 # CORSD end to end: self-distillation (no teacher), triplet batches of 30 images (10 triplets);

@@ -237,17 +237,19 @@ static int build(struct kd_build *b)
         return -1;
     }
     if (caat_lr < 0) {
-        snprintf(b->err, sizeof(b->err),
-                 "caat_lr must be >= 0 (0: the run's --lr), not %g", caat_lr);
+        snprintf(b->err, sizeof(b->err), "caat_lr must be >= 0 (0: the run's --lr), not %g",
+                 caat_lr);
         return -1;
     }
     if (b->stage == KD_PRETRAIN) {
         /* the phase: the frozen teacher's stage features -> CAAT -> its auxiliary CE */
         for (int s = 1; s <= LKD_STAGES; s++) {
+            if (!(((int)stages >> (s - 1)) & 1))
+                continue;
             char tap[16];
             snprintf(tap, sizeof(tap), "stage%d", s);
-            int ft = ((int)stages >> (s - 1)) & 1 ? kd_tap(b, KD_TEACHER, tap) : 0;
-            if (ft < 0 || (((int)stages >> (s - 1)) & 1 && caat(b, s, ft, caat_w) < 0))
+            int ft = kd_tap(b, KD_TEACHER, tap);
+            if (ft < 0 || caat(b, s, ft, caat_w) < 0)
                 return -1;
         }
         return 0;
