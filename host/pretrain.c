@@ -232,9 +232,15 @@ static int epoch_run(struct phase *p, int epoch, int epochs, double lr0, uint64_
             return 1;
         }
         lsum += loss;
+        /* the bar's accuracy: the classifiers' mean top-1 over the epoch's steps so far */
+        double acc = 0;
+        int n_cls = 0;
+        for (int t = 0; t < kb->n_terms; t++)
+            if (top1[t] >= 0)
+                acc += top1[t] * (double)steps / (double)(step + 1), n_cls++;
         double el = now() - t0;
         train_log_progress(p->in->log, epoch + 1, epochs, (int)step + 1, (int)steps,
-                           lsum / (double)(step + 1), 0,
+                           lsum / (double)(step + 1), n_cls ? acc / n_cls : 0,
                            (double)(step + 1) * B / (el > 0 ? el : 1e-9),
                            el / (double)(step + 1) * (double)(steps - step - 1));
     }
@@ -278,6 +284,7 @@ int pretrain_run(const struct pretrain_in *in, const struct method_pretrain *ph)
     }
     train_log_pretrain_header(in->log, in->method->name, &p.kb, ph->epochs, (int)steps,
                               o->batch, lr0, o);
+    in->log->bar_label = "pretrain";
     for (int e = 0; e < ph->epochs; e++) {
         double term[METHOD_MAX_TERMS], top1[METHOD_MAX_TERMS], lr = lr0, t0 = now();
         if (epoch_run(&p, e, ph->epochs, lr0, steps, term, top1, &lr))
@@ -292,6 +299,7 @@ int pretrain_run(const struct pretrain_in *in, const struct method_pretrain *ph)
     }
     rc = 0;
 out:
+    in->log->bar_label = NULL;
     vkd_vk_destroy(p.vk);
     model_free(&p.tm);
     model_free(&p.kb.extras);

@@ -207,9 +207,9 @@ void train_log_progress(struct train_log *l, int epoch, int epochs, int step, in
     for (int i = 0; i < 20; i++)
         bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
     bar[20] = '\0';
-    fprintf(stderr, "\repoch %d/%d [%s] %d/%d  loss %.4f  acc %.2f%%  %.0f img/s  ETA %d:%02d ",
-            epoch, epochs, bar, step, steps, loss, top1, images_per_s, (int)eta_s / 60,
-            (int)eta_s % 60);
+    fprintf(stderr, "\r%s %d/%d [%s] %d/%d  loss %.4f  acc %.2f%%  %.0f img/s  ETA %d:%02d ",
+            l->bar_label ? l->bar_label : "epoch", epoch, epochs, bar, step, steps, loss, top1,
+            images_per_s, (int)eta_s / 60, (int)eta_s % 60);
     l->drawn = 1;
 }
 

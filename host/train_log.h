@@ -31,6 +31,7 @@ struct train_log {
     FILE *metrics;
     int progress; /* draw a progress bar */
     int drawn;    /* a bar is on the current line */
+    const char *bar_label; /* what the bar counts: NULL "epoch", "pretrain" during a phase */
     double t0, last_draw, train_s, images;
     int epochs;
     struct epoch_metrics last;
