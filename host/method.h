@@ -127,6 +127,9 @@ const char *const *method_names(void); /* NULL-terminated */
  * unknown name or a bad value. */
 int method_resolve(const struct method *m, const char *overrides, double *values, char *err,
                    size_t errlen);
+/* Every option with its resolved value, "name=value,..." (values that read back exactly), as
+ * method_resolve reads it; -1 when it does not fit in len. */
+int method_opts_text(const struct method *m, const double *values, char *buf, size_t len);
 double method_param(const struct method *m, const struct kd_build *b, const char *name);
 /* Whether resolved hyper-parameters `values` ask for a student cut into stage modules. */
 int method_cuts_student(const struct method *m, const double *values);

@@ -78,6 +78,23 @@ int method_resolve(const struct method *m, const char *overrides, double *values
     return 0;
 }
 
+int method_opts_text(const struct method *m, const double *values, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < m->n_params; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "%.15g", values[i]);
+        if (strtod(v, NULL) != values[i]) /* the shortest text that reads back exactly */
+            snprintf(v, sizeof(v), "%.17g", values[i]);
+        int k = snprintf(buf + n, len - n, "%s%s=%s", i ? "," : "", m->params[i].name, v);
+        if (k < 0 || (size_t)k >= len - n)
+            return -1;
+        n += (size_t)k;
+    }
+    return 0;
+}
+
 double method_param(const struct method *m, const struct kd_build *b, const char *name)
 {
     for (int i = 0; i < m->n_params; i++)

@@ -626,6 +626,11 @@ int train_run(const struct train_opts *oin)
     s.meta.in_hw = (int)s.train.h;
     memcpy(s.meta.mean, s.mean, sizeof(s.mean));
     memcpy(s.meta.std, s.std, sizeof(s.std));
+    /* the method's options resolved, not as given: a run resumed by a later vkdistill keeps
+     * its values even where a default has changed since (lkd's joint did) */
+    char resolved[512];
+    if (method_opts_text(s.method, s.kb.params, resolved, sizeof(resolved)) == 0)
+        o.method_opts = resolved;
     config_text(&o, s.meta.config, sizeof(s.meta.config));
     if (train_log_open(&s.log, o.out, start, o.progress, err, sizeof(err)) < 0) {
         free(perm);
