@@ -108,19 +108,29 @@ static int run(int argc, char **argv, int distill)
     for (int i = 0; i < N_COMMON; i++)
         flags[n_flags++] = common[i];
     int seen[N_COMMON + N_DISTILL] = {0};
-    char usage[8192];
-    int un = snprintf(usage, sizeof(usage), "%s",
-                      "A run resumed with --resume continues bit-identically (same device); only\n"
-                      "--device, --out, --stop-after, --validation and the progress flags may be\n"
-                      "given with it.");
-    for (const char *const *m = method_names(); distill && *m && un > 0 && un < (int)sizeof(usage);
-         m++) {
+    /* The usage text grows with every method's options: built in a memory stream, not a fixed
+     * buffer that would cut the help short one day. */
+    char *usage = NULL;
+    size_t usage_len = 0;
+    FILE *us = open_memstream(&usage, &usage_len);
+    if (!us) {
+        fprintf(stderr, "vkdistill %s: out of memory\n", distill ? "distill" : "train");
+        return 1;
+    }
+    fputs("A run resumed with --resume continues bit-identically (same device); only\n"
+          "--device, --out, --stop-after, --validation and the progress flags may be\n"
+          "given with it.", us);
+    for (const char *const *m = method_names(); distill && *m; m++) {
         const struct method *md = method_find(*m);
-        un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n\nmethod %s: %s", md->name,
-                       md->summary);
-        for (int i = 0; i < md->n_params && un > 0 && un < (int)sizeof(usage); i++)
-            un += snprintf(usage + un, sizeof(usage) - (size_t)un, "\n    %-11s %-6g %s",
-                           md->params[i].name, md->params[i].value, md->params[i].help);
+        fprintf(us, "\n\nmethod %s: %s", md->name, md->summary);
+        for (int i = 0; i < md->n_params; i++)
+            fprintf(us, "\n    %-11s %-6g %s", md->params[i].name, md->params[i].value,
+                    md->params[i].help);
+    }
+    if (fclose(us) != 0 || !usage) {
+        fprintf(stderr, "vkdistill %s: out of memory\n", distill ? "distill" : "train");
+        free(usage);
+        return 1;
     }
     const struct cli_command cmd = {
         distill ? "distill" : "train",
@@ -133,6 +143,7 @@ static int run(int argc, char **argv, int distill)
                   "and best, safetensors with PyTorch state_dict names) and metrics.jsonl in --out.",
         usage, flags, n_flags, seen};
     int r = cli_parse(&cmd, argc, argv);
+    free(usage);
     if (r)
         return r > 0 ? 0 : 2;
     o.validation |= cli_env_validation();
