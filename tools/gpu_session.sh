@@ -3,7 +3,7 @@
 # Nothing is built there: the device machine has no glslc and no Vulkan loader. Prepare here
 # (tools/gpu_session.sh prepare), then call the device tool's `run` from the repository root with
 #   carry: ["build/vkdistill", ".gl", ".data"]
-#   command: bash tools/gpu_session.sh speed        (devices, validate, speed table; ~5 min)
+#   command: bash tools/gpu_session.sh speed        (devices, validate, speed table; under 10 min)
 #            PART=... EPOCHS=... bash tools/gpu_session.sh train   (a results.sh sweep)
 # and read what comes back under files_at. Every part prints a short table last.
 #
@@ -45,12 +45,12 @@ fi
 case "$part" in
 speed)
     "$VKD" devices | tee "$OUT/devices.txt"
-    timeout 240 "$VKD" validate --all >"$OUT/validate.txt" 2>&1
+    timeout 150 "$VKD" validate --all >"$OUT/validate.txt" 2>&1
     echo "validate --all: exit $? ($(grep -c PASS "$OUT/validate.txt") PASS," \
         "$(grep -c FAIL "$OUT/validate.txt") FAIL)" | tee "$OUT/validate_summary.txt"
     grep FAIL "$OUT/validate.txt" | head -20
     VKD=$VKD ANCHOR=.data/torch_kd_step.py STEPS=${STEPS:-50} PYTHONUNBUFFERED=1 \
-        timeout 420 python3 tools/speed_table.py | tee "$OUT/speed.md"
+        timeout 380 python3 tools/speed_table.py | tee "$OUT/speed.md"
     ;;
 train)
     root=.data/results
