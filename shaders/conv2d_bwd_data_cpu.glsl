@@ -80,16 +80,28 @@ void main()
         bool row_ok = uint(p) < pc.p.p;
         uint dr = tk + uint(p) * pc.p.q;
         float win[NB + CH - 1];
-        [[unroll]] for (uint i = 0; i < NB + CH - 1; i++, q++)
-            win[i] = row_ok && uint(q) < pc.p.q ? dy[dr + uint(q)] : 0.0;
-        [[unroll]] for (uint d = 0; d < CH; d++) {
-            float rows[MH], col[NB];
-            [[unroll]] for (uint m = 0; m < MH; m++)
-                rows[m] = tj + d < sn ? wt[wm[m] + tw + (tj + d) * st] : 0.0;
-            [[unroll]] for (uint i = 0; i < NB; i++)
-                col[i] = win[i + CH - 1 - d];
-            cpu_fma(rows, col);
+        // Branch-free, as in conv2d_fwd_cpu.glsl: element 0 is loaded outside dy, then zeroed.
+        [[unroll]] for (uint i = 0; i < NB + CH - 1; i++, q++) {
+            bool in_dy = row_ok && uint(q) < pc.p.q;
+            float dv = dy[in_dy ? dr + uint(q) : 0u];
+            win[i] = in_dy ? dv : 0.0;
         }
+        float rows[CH][MH];
+        [[unroll]] for (uint d = 0; d < CH; d++) {
+            bool tap_ok = tj + d < sn;
+            [[unroll]] for (uint m = 0; m < MH; m++) {
+                float wv = wt[tap_ok ? wm[m] + tw + (tj + d) * st : 0u];
+                rows[d][m] = tap_ok ? wv : 0.0;
+            }
+        }
+        // Channel by channel, all CH taps at once, as in conv2d_fwd_cpu.glsl.
+        uint base = gl_SubgroupInvocationID - cpu_lane();
+        [[unroll]] for (uint j = 0; j < MB; j++)
+            [[unroll]] for (uint d = 0; d < CH; d++) {
+                float a = subgroupShuffle(rows[d][j / CL], base + j % CL);
+                [[unroll]] for (uint i = 0; i < NB; i++)
+                    acc[j][i] = fma(a, win[i + CH - 1 - d], acc[j][i]);
+            }
         tj += CH;
         if (tj >= sn) {
             tj = 0;

@@ -60,7 +60,8 @@ void main()
         float rows[MH], col[NB];
         [[unroll]] for (uint i = 0; i < NB; i++) {
             bool in_x = uint(hp + tr[i]) < pc.p.h && uint(wq + ts[i]) < pc.p.w;
-            col[i] = in_x ? x[xb + toff[i]] : tone[i];
+            float xv = x[in_x ? xb + toff[i] : 0u]; // branch-free, as in conv2d_fwd_cpu.glsl
+            col[i] = in_x ? xv : tone[i];
         }
         [[unroll]] for (uint m = 0; m < MH; m++)
             rows[m] = dy[n * pc.p.k * pq + dyk[m] + op * pc.p.q + oq];

@@ -58,14 +58,19 @@ void main()
         [[unroll]] for (uint a = 0; a < 3; a++, h++) {
             int v = v0;
             bool row_ok = uint(h) < pc.p.h;
-            [[unroll]] for (uint t = 0; t < U + 2; t++, v++)
-                win[a][t] = row_ok && uint(v) < pc.p.w ? x[xc + uint(h) * pc.p.w + uint(v)] : 0.0;
+            // Branch-free, as in conv2d_fwd_cpu.glsl: element 0 is loaded outside x, then zeroed.
+            [[unroll]] for (uint t = 0; t < U + 2; t++, v++) {
+                bool in_x = row_ok && uint(v) < pc.p.w;
+                float xv = x[in_x ? xc + uint(h) * pc.p.w + uint(v) : 0u];
+                win[a][t] = in_x ? xv : 0.0;
+            }
         }
         [[unroll]] for (uint u = 0; u < U; u++) {
             float rows[MH], col[NB];
             bool ok = q0 + u < pc.p.q;
             [[unroll]] for (uint m = 0; m < MH; m++) {
-                rows[m] = ok ? dy[n * pc.p.k * pq + dyk[m] + op * pc.p.q + q0 + u] : 0.0;
+                float dv = dy[ok ? n * pc.p.k * pq + dyk[m] + op * pc.p.q + q0 + u : 0u];
+                rows[m] = ok ? dv : 0.0;
                 dsum[m] += rows[m];
             }
             [[unroll]] for (uint a = 0; a < 3; a++)
