@@ -177,19 +177,21 @@ static void kd_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
                        vkd_ref_g(e, n->out[0])[0], dzs);
 }
 
-static void kd_vk(struct vkd_rec *r, const struct vkd_node *n)
+/* softmax_kd and softmax_sce record alike: a per-row pass (one workgroup per row) into the
+ * rows output, then the mean; a backward of one invocation per element. Only the kernels differ. */
+static void row_loss_vk(struct vkd_rec *r, const struct vkd_node *n, enum vkd_kernel_id fwd)
 {
     const struct vkd_softmax_kd_params *p = (const void *)n->attr;
     struct vkd_view rows = vkd_rec_t(r, n->out[1]);
     struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->in[1]), rows};
     uint32_t gx, gy;
     vkd_rec_groups_1d(r, p->rows, 1, &gx, &gy); /* one workgroup per row */
-    vkd_rec_dispatch(r, VKD_K_SOFTMAX_KD_FWD, v, 3, p, sizeof(*p), gx, gy, 1);
+    vkd_rec_dispatch(r, fwd, v, 3, p, sizeof(*p), gx, gy, 1);
     struct vkd_view m[2] = {rows, vkd_rec_t(r, n->out[0])};
     vkd_rec_dispatch(r, VKD_K_SOFTMAX_KD_MEAN, m, 2, p, sizeof(*p), 1, 1, 1);
 }
 
-static void kd_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
+static void row_loss_vk_bwd(struct vkd_rec *r, const struct vkd_node *n, enum vkd_kernel_id bwd)
 {
     const struct vkd_graph *g = vkd_rec_graph(r);
     if (vkd_graph_tensor_at(g, n->in[0])->grad < 0)
@@ -201,7 +203,17 @@ static void kd_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
                             vkd_rec_g(r, n->in[0])};
     uint32_t gx, gy;
     vkd_rec_groups_1d(r, (uint64_t)p.rows * p.classes, vkd_rec_wg(r), &gx, &gy);
-    vkd_rec_dispatch(r, VKD_K_SOFTMAX_KD_BWD, v, 5, &p, sizeof(p), gx, gy, 1);
+    vkd_rec_dispatch(r, bwd, v, 5, &p, sizeof(p), gx, gy, 1);
+}
+
+static void kd_vk(struct vkd_rec *r, const struct vkd_node *n)
+{
+    row_loss_vk(r, n, VKD_K_SOFTMAX_KD_FWD);
+}
+
+static void kd_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
+{
+    row_loss_vk_bwd(r, n, VKD_K_SOFTMAX_KD_BWD);
 }
 
 static void kl_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
@@ -252,29 +264,12 @@ static void sce_ref_bwd(struct vkd_ref *e, const struct vkd_node *n)
 
 static void sce_vk(struct vkd_rec *r, const struct vkd_node *n)
 {
-    const struct vkd_softmax_kd_params *p = (const void *)n->attr;
-    struct vkd_view rows = vkd_rec_t(r, n->out[1]);
-    struct vkd_view v[3] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->in[1]), rows};
-    uint32_t gx, gy;
-    vkd_rec_groups_1d(r, p->rows, 1, &gx, &gy); /* one workgroup per row */
-    vkd_rec_dispatch(r, VKD_K_SOFTMAX_SCE_FWD, v, 3, p, sizeof(*p), gx, gy, 1);
-    struct vkd_view m[2] = {rows, vkd_rec_t(r, n->out[0])};
-    vkd_rec_dispatch(r, VKD_K_SOFTMAX_KD_MEAN, m, 2, p, sizeof(*p), 1, 1, 1);
+    row_loss_vk(r, n, VKD_K_SOFTMAX_SCE_FWD);
 }
 
 static void sce_vk_bwd(struct vkd_rec *r, const struct vkd_node *n)
 {
-    const struct vkd_graph *g = vkd_rec_graph(r);
-    if (vkd_graph_tensor_at(g, n->in[0])->grad < 0)
-        return;
-    struct vkd_softmax_kd_params p = *(const struct vkd_softmax_kd_params *)n->attr;
-    p.acc = n->acc[0];
-    struct vkd_view v[5] = {vkd_rec_t(r, n->in[0]), vkd_rec_t(r, n->in[1]),
-                            vkd_rec_t(r, n->out[1]), vkd_rec_g(r, n->out[0]),
-                            vkd_rec_g(r, n->in[0])};
-    uint32_t gx, gy;
-    vkd_rec_groups_1d(r, (uint64_t)p.rows * p.classes, vkd_rec_wg(r), &gx, &gy);
-    vkd_rec_dispatch(r, VKD_K_SOFTMAX_SCE_BWD, v, 5, &p, sizeof(p), gx, gy, 1);
+    row_loss_vk_bwd(r, n, VKD_K_SOFTMAX_SCE_BWD);
 }
 
 /* z_t (in[1]) is the target: never given a gradient (const_in, see the top). */
