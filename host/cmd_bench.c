@@ -34,16 +34,6 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int bench_tap(struct kd_build *b, enum kd_side side, const char *tap)
-{
-    const struct model *m = side == KD_STUDENT ? b->student : b->teacher;
-    int t = m ? model_tap(m, tap) : -1;
-    if (t < 0)
-        snprintf(b->err, sizeof(b->err), "the %s %s has no feature tap '%s'",
-                 side == KD_STUDENT ? "student" : "teacher", m ? m->arch : "(none)", tap);
-    return t;
-}
-
 /* Random labels; for a triplet method in triplet order (anchor, positive of the same class,
  * negative of another), as the trainer's sampler draws them. */
 static void synthetic_labels(uint32_t *y, int batch, int classes, int triplets,
@@ -191,17 +181,9 @@ int cmd_bench(int argc, char **argv)
     }
     if (model_build(g, model, &mo, &m, err, sizeof(err)) < 0)
         goto fail_build;
-    kb->g = g;
-    kb->batch = batch;
-    kb->classes = classes;
-    kb->labels = vkd_graph_input(g, "labels", VKD_U32, batch, 1, 1, 1);
-    kb->has_teacher = teacher != NULL;
-    kb->tap = bench_tap;
-    kb->student = &m;
-    kb->teacher = teacher ? &tm : NULL;
-    kb->top1 = -1;
-    kb->extras.prefix = kb->extras.param_prefix = "";
-    snprintf(kb->extras.arch, sizeof(kb->extras.arch), "%s", meth->name);
+    kd_build_models(kb, meth, g, batch, classes,
+                    vkd_graph_input(g, "labels", VKD_U32, batch, 1, 1, 1), &m,
+                    teacher ? &tm : NULL);
     if (meth->build(kb) < 0) {
         fprintf(stderr, "vkdistill bench: method %s: %s\n", meth->name, kb->err);
         rc = 2;

@@ -134,6 +134,15 @@ double method_param(const struct method *m, const struct kd_build *b, const char
 /* Whether resolved hyper-parameters `values` ask for a student cut into stage modules. */
 int method_cuts_student(const struct method *m, const double *values);
 
+/* A build over models (training, pre-training, bench): the graph, batch, class count, labels
+ * and the models whose taps kd_model_tap reads (teacher NULL: none); top-1 unset, extras named
+ * "distill.<name>" after the method. The hyper-parameters and the stage are the caller's. */
+void kd_build_models(struct kd_build *b, const struct method *m, struct vkd_graph *g, int batch,
+                     int classes, int labels, const struct model *student,
+                     const struct model *teacher);
+/* The tap of b->student or b->teacher, or -1 with a sentence naming the model and the tap. */
+int kd_model_tap(struct kd_build *b, enum kd_side side, const char *tap);
+
 /* Helpers for methods. */
 int kd_tap(struct kd_build *b, enum kd_side side, const char *tap);
 /* The tap "stage<k>", or with k = 0 the deepest "stage<K>" the side has (RepDistiller's

@@ -112,6 +112,33 @@ int method_cuts_student(const struct method *m, const double *values)
     return 0;
 }
 
+int kd_model_tap(struct kd_build *b, enum kd_side side, const char *tap)
+{
+    const struct model *m = side == KD_STUDENT ? b->student : b->teacher;
+    int t = m ? model_tap(m, tap) : -1;
+    if (t < 0)
+        snprintf(b->err, sizeof(b->err), "the %s %s has no feature tap '%s'",
+                 side == KD_STUDENT ? "student" : "teacher", m ? m->arch : "(none)", tap);
+    return t;
+}
+
+void kd_build_models(struct kd_build *b, const struct method *m, struct vkd_graph *g, int batch,
+                     int classes, int labels, const struct model *student,
+                     const struct model *teacher)
+{
+    b->g = g;
+    b->batch = batch;
+    b->classes = classes;
+    b->labels = labels;
+    b->has_teacher = teacher != NULL;
+    b->tap = kd_model_tap;
+    b->student = student;
+    b->teacher = teacher;
+    b->top1 = -1;
+    b->extras.prefix = b->extras.param_prefix = "";
+    snprintf(b->extras.arch, sizeof(b->extras.arch), "%s", m->name);
+}
+
 int kd_tap(struct kd_build *b, enum kd_side side, const char *tap)
 {
     return b->tap(b, side, tap);

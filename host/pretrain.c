@@ -91,17 +91,9 @@ static int build(struct phase *p, char *err, size_t errlen)
         return -1;
     struct kd_build *kb = &p->kb;
     memcpy(kb->params, in->kb->params, sizeof(kb->params));
-    kb->g = p->g;
-    kb->batch = batch;
-    kb->classes = (int)tr->classes;
-    kb->labels = p->lab;
-    kb->has_teacher = 1;
-    kb->tap = phase_tap;
-    kb->teacher = &p->tm;
-    kb->top1 = -1;
+    kd_build_models(kb, in->method, p->g, batch, (int)tr->classes, p->lab, NULL, &p->tm);
+    kb->tap = phase_tap; /* the phase has no student: say so rather than "(none)" */
     kb->stage = KD_PRETRAIN;
-    kb->extras.prefix = kb->extras.param_prefix = "";
-    snprintf(kb->extras.arch, sizeof(kb->extras.arch), "%s", in->method->name);
     if (in->method->build(kb) < 0) {
         snprintf(err, errlen, "method %s (pre-training): %s", in->method->name, kb->err);
         return -1;

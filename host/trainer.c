@@ -121,17 +121,6 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Taps for the method: the student's and the teacher's feature tensors. */
-static int model_tap_fn(struct kd_build *b, enum kd_side side, const char *tap)
-{
-    const struct model *m = side == KD_STUDENT ? b->student : b->teacher;
-    int t = m ? model_tap(m, tap) : -1;
-    if (t < 0)
-        snprintf(b->err, sizeof(b->err), "the %s %s has no feature tap '%s'",
-                 side == KD_STUDENT ? "student" : "teacher", m ? m->arch : "(none)", tap);
-    return t;
-}
-
 /* An evaluation head in `phase`: test images -> a copy of the model sharing the weights named
  * param_prefix* -> cross-entropy and top-1/top-5 counts. */
 static int eval_head_build(struct session *s, struct eval_head *h, int phase, const char *arch,
@@ -196,17 +185,8 @@ static int build(struct session *s, char *err, size_t errlen)
     }
     if (model_build(s->g, s->o->model, &mo, &s->m, err, errlen) < 0)
         return -1;
-    kb->g = s->g;
-    kb->batch = s->batch;
-    kb->classes = (int)tr->classes;
-    kb->labels = s->lab_tr;
-    kb->has_teacher = s->o->teacher_model != NULL;
-    kb->tap = model_tap_fn;
-    kb->student = &s->m;
-    kb->teacher = s->o->teacher_model ? &s->tm : NULL;
-    kb->top1 = -1;
-    kb->extras.prefix = kb->extras.param_prefix = "";
-    snprintf(kb->extras.arch, sizeof(kb->extras.arch), "%s", s->method->name);
+    kd_build_models(kb, s->method, s->g, s->batch, (int)tr->classes, s->lab_tr, &s->m,
+                    s->o->teacher_model ? &s->tm : NULL);
     if (s->method->build(kb) < 0) {
         snprintf(err, errlen, "method %s: %s", s->method->name, kb->err);
         return -1;
