@@ -72,15 +72,6 @@ struct run {
     int x, labels;
 };
 
-static int tap_fn(struct kd_build *b, enum kd_side side, const char *tap)
-{
-    const struct model *m = side == KD_STUDENT ? b->student : b->teacher;
-    int t = model_tap(m, tap);
-    if (t < 0)
-        snprintf(b->err, sizeof(b->err), "no tap %s", tap);
-    return t;
-}
-
 /* teacher NULL: a self-distillation method (no teacher network). */
 static int build(struct run *r, const char *teacher, const char *method, const char *opts)
 {
@@ -106,11 +97,7 @@ static int build(struct run *r, const char *teacher, const char *method, const c
         printf("FAIL: model: %s\n", err);
         return -1;
     }
-    kb->g = r->g, kb->batch = r->n, kb->classes = CLASSES, kb->labels = r->labels;
-    kb->has_teacher = teacher != NULL, kb->tap = tap_fn, kb->student = &r->s;
-    kb->teacher = teacher ? &r->t : NULL;
-    kb->top1 = -1;
-    kb->extras.prefix = kb->extras.param_prefix = "";
+    kd_build_models(kb, m, r->g, r->n, CLASSES, r->labels, &r->s, teacher ? &r->t : NULL);
     if (m->build(kb) < 0) {
         printf("FAIL: method %s: %s\n", method, kb->err);
         return -1;
@@ -501,9 +488,8 @@ static int pretrain_one(struct vkd_context *ctx, uint64_t seed)
         printf("FAIL: %s\n", err);
         return -1;
     }
-    kb.g = g, kb.batch = N, kb.classes = CLASSES, kb.has_teacher = 1, kb.tap = tap_fn;
-    kb.teacher = &t, kb.top1 = -1, kb.stage = KD_PRETRAIN;
-    kb.extras.prefix = kb.extras.param_prefix = "";
+    kd_build_models(&kb, m, g, N, CLASSES, kb.labels, NULL, &t);
+    kb.stage = KD_PRETRAIN;
     struct method_pretrain ph;
     check(m->pretrain(&kb, &ph) == 1 && ph.epochs == 5, "lkd declares 5 epochs of pre-training");
     if (m->build(&kb) < 0 || vkd_graph_finalize(g, 1) != VKD_OK) {

@@ -54,15 +54,6 @@ static void check(int ok, const char *line)
     ok ? passed++ : failed++;
 }
 
-static int tap_fn(struct kd_build *b, enum kd_side side, const char *tap)
-{
-    const struct model *m = side == KD_STUDENT ? b->student : b->teacher;
-    int t = model_tap(m, tap);
-    if (t < 0)
-        snprintf(b->err, sizeof(b->err), "no tap %s", tap);
-    return t;
-}
-
 /* resnet8 and a method's terms as `vkdistill distill` builds them (method NULL: the
  * cross-entropy alone), then an evaluation phase sharing the student's weights. */
 static int build(struct run *r, const char *teacher, const char *method, const char *opts)
@@ -93,11 +84,7 @@ static int build(struct run *r, const char *teacher, const char *method, const c
         int loss = vkd_softmax_ce(r->g, "ce", r->s.logits, r->labels, NULL, NULL);
         vkd_graph_loss(r->g, loss, -1);
     } else {
-        kb->g = r->g, kb->batch = r->n, kb->classes = CLASSES, kb->labels = r->labels;
-        kb->has_teacher = teacher != NULL, kb->tap = tap_fn, kb->student = &r->s;
-        kb->teacher = teacher ? &r->t : NULL;
-        kb->top1 = -1;
-        kb->extras.prefix = kb->extras.param_prefix = "";
+        kd_build_models(kb, m, r->g, r->n, CLASSES, r->labels, &r->s, teacher ? &r->t : NULL);
         if (m->build(kb) < 0) {
             printf("FAIL: method %s: %s\n", method, kb->err);
             return -1;
