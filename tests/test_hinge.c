@@ -100,13 +100,32 @@ static void hand_checks(struct vkd_context *ctx)
     expect("slot weight 0.37: db[0] = 0.37 * 2", db[0], 0.74);
 }
 
+/* The op's passes are its own forward (per-chunk partials), the shared sum pass of
+ * engine/ops/pairsum.c (pairsum_sum) and its own backward: each dispatched, and no other
+ * hinge_* or pairsum_* kernel, over 3 chunks (the numbers are the cases' business). */
+static void pairsum_dispatch(struct vkd_context *ctx)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int a = vkd_graph_input(g, "a", VKD_F32, 3, 4096, 1, 1);
+    int b = vkd_graph_input(g, "b", VKD_F32, 3, 4096, 1, 1);
+    vkd_graph_set_requires_grad(g, a);
+    vkd_graph_loss(g, vkd_margin_ranking(g, "h", a, b, -1, 0.5f, 1.0f), -1);
+    vkd_graph_finalize(g, 0);
+    static const char *const ours[] = {"hinge_fwd", "hinge_bwd"}, *const sum[] = {"pairsum_sum"};
+    failures += vkd_test_kernels_ran(ctx, g, "hinge", ours, 2);
+    failures += vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1);
+    vkd_graph_destroy(g);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
         struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
         hand_checks(ctx);
-        if (ctx)
+        if (ctx) {
+            pairsum_dispatch(ctx);
             failures += vkd_test_context_done(ctx);
+        }
     }
     int rc = vkd_test_family_main(argc, argv, "hinge");
     if (failures)

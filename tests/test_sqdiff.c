@@ -226,6 +226,23 @@ static void determinism(struct vkd_context *ctx)
     vkd_graph_destroy(g);
 }
 
+/* The op's passes are its own forward (per-chunk partials), the shared sum pass of
+ * engine/ops/pairsum.c (pairsum_sum) and its own backward: each dispatched, and no other
+ * sqdiff_* or pairsum_* kernel, over 3 chunks (the numbers are the cases' business). */
+static void pairsum_dispatch(struct vkd_context *ctx)
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int a = vkd_graph_input(g, "a", VKD_F32, 3, 4096, 1, 1);
+    int b = vkd_graph_input(g, "b", VKD_F32, 3, 4096, 1, 1);
+    vkd_graph_set_requires_grad(g, a);
+    vkd_graph_loss(g, vkd_sqdiff(g, "sq", a, b, -1, 1.0f), -1);
+    vkd_graph_finalize(g, 0);
+    static const char *const ours[] = {"sqdiff_fwd", "sqdiff_bwd"}, *const sum[] = {"pairsum_sum"};
+    failures += vkd_test_kernels_ran(ctx, g, "sqdiff", ours, 2);
+    failures += vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1);
+    vkd_graph_destroy(g);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
@@ -234,6 +251,7 @@ int main(int argc, char **argv)
         const_checks(ctx);
         if (ctx) {
             determinism(ctx);
+            pairsum_dispatch(ctx);
             failures += vkd_test_context_done(ctx);
         }
     }

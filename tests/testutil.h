@@ -32,6 +32,10 @@ int vkd_test_context_done(struct vkd_context *ctx);
  * of failures. */
 int vkd_test_cpu_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
                              const char *const *want, int n_want);
+/* The same check on any kernel variant (only a device without timestamps skips it): g, run
+ * once, dispatches every kernel in want and no other kernel whose name starts with `family`. */
+int vkd_test_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
+                         const char *const *want, int n_want);
 
 /* Runs every case of an op family: `cpu` = finite differences of the reference, `gpu` =
  * shaders vs reference, once with the GPU kernel variant and once with the CPU variant (on the
