@@ -157,19 +157,11 @@ static void head(struct mb *b, int x, const char *module, enum init_kind winit, 
 
 /* ---- CIFAR ResNet (resnet.py) ------------------------------------------------------------------- */
 
-/* BasicBlock: conv3x3-bn-relu-conv3x3-bn, + shortcut (downsample = conv1x1 + bn when stride or
- * width changes), relu. *pre gets the sum before the final relu. */
-static int basic_block_named(struct mb *b, const char *mod, int x, int planes, int stride,
-                             int *pre, const char *shortcut);
-
-static int basic_block(struct mb *b, const char *mod, int x, int planes, int stride, int *pre)
-{
-    return basic_block_named(b, mod, x, planes, stride, pre, "downsample");
-}
-
-/* The block with its projection shortcut named `shortcut` (.0 the conv, .1 the BN). */
-static int basic_block_named(struct mb *b, const char *mod, int x, int planes, int stride,
-                             int *pre, const char *shortcut)
+/* BasicBlock: conv3x3-bn-relu-conv3x3-bn, + shortcut (a projection conv1x1 + bn named
+ * `shortcut`.0/.1 when stride or width changes: "downsample" in resnet.py, "shortcut" in the
+ * CIFAR ResNet-18), relu. *pre gets the sum before the final relu. */
+static int basic_block(struct mb *b, const char *mod, int x, int planes, int stride, int *pre,
+                       const char *shortcut)
 {
     char n[96];
     int cin = vkd_graph_tensor_at(b->g, x)->c;
@@ -189,27 +181,37 @@ static int basic_block_named(struct mb *b, const char *mod, int x, int planes, i
     return relu(b, key(n, sizeof(n), mod, "relu2"), *pre);
 }
 
-static int build_resnet(struct mb *b, int depth, const int *filters)
+/* The post-activation ResNets' body after the stem: `stages` stages of `blocks` BasicBlocks of
+ * widths width[0..stages-1], stride 2 in the first block of every stage but the first, the
+ * stage taps (after and before the last ReLU), a stop-gradient between stages when the model is
+ * cut. Returns the last stage's output. */
+static int resnet_stages(struct mb *b, int x, int stages, int blocks, const int *width,
+                         const char *shortcut)
 {
-    int n = (depth - 2) / 6;
-    int x = conv(b, "conv1", b->m->input, filters[0], 3, 1, 1, 1, 0);
-    x = relu(b, "relu", bn(b, "bn1", x));
-    tap(b, "stem", x);
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < stages; s++) {
         int pre = -1;
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < blocks; i++) {
             char mod[32];
             snprintf(mod, sizeof(mod), "layer%d.%d", s + 1, i);
-            x = basic_block(b, mod, x, filters[s + 1], i == 0 && s > 0 ? 2 : 1, &pre);
+            x = basic_block(b, mod, x, width[s], i == 0 && s > 0 ? 2 : 1, &pre, shortcut);
         }
         char tn[32];
         snprintf(tn, sizeof(tn), "stage%d_pre", s + 1);
         tap(b, tn, pre);
         snprintf(tn, sizeof(tn), "stage%d", s + 1);
         tap(b, tn, x);
-        if (s < 2)
+        if (s < stages - 1)
             x = cut(b, s + 1, x);
     }
+    return x;
+}
+
+static int build_resnet(struct mb *b, int depth, const int *filters)
+{
+    int x = conv(b, "conv1", b->m->input, filters[0], 3, 1, 1, 1, 0);
+    x = relu(b, "relu", bn(b, "bn1", x));
+    tap(b, "stem", x);
+    x = resnet_stages(b, x, 3, (depth - 2) / 6, filters + 1, "downsample");
     head(b, x, "fc", INIT_TORCH_LINEAR, 0, INIT_TORCH_LINEAR);
     return 0;
 }
@@ -225,22 +227,7 @@ static int build_resnet18(struct mb *b)
     int x = conv(b, "conv1", b->m->input, 64, 3, 1, 1, 1, 0);
     x = relu(b, "relu", bn(b, "bn1", x));
     tap(b, "stem", x);
-    for (int s = 0; s < 4; s++) {
-        int pre = -1;
-        for (int i = 0; i < 2; i++) {
-            char mod[32];
-            snprintf(mod, sizeof(mod), "layer%d.%d", s + 1, i);
-            x = basic_block_named(b, mod, x, width[s], i == 0 && s > 0 ? 2 : 1, &pre,
-                                  "shortcut");
-        }
-        char tn[32];
-        snprintf(tn, sizeof(tn), "stage%d_pre", s + 1);
-        tap(b, tn, pre);
-        snprintf(tn, sizeof(tn), "stage%d", s + 1);
-        tap(b, tn, x);
-        if (s < 3)
-            x = cut(b, s + 1, x);
-    }
+    x = resnet_stages(b, x, 4, 2, width, "shortcut");
     head(b, x, "linear", INIT_TORCH_LINEAR, 0, INIT_TORCH_LINEAR);
     return 0;
 }
