@@ -146,30 +146,32 @@ static int bn_apply(struct vkd_graph *g, const char *name, int x, const struct b
     return vkd_batchnorm2d(g, name, x, p->gamma, p->beta, p->mean, p->var, 1);
 }
 
+/* Half h (1 or 2) of separable block j: depthwise 3x3 (stride st), pointwise 1x1, BN, ReLU,
+ * named distill.rn<k>.<tag>.sep<j>.{dw,pw,bn,relu}<h>. */
+static int sep_half(struct vkd_graph *g, const struct rn *r, const char *tag, int j, int h, int x,
+                    int st, int dw, int pw, const struct bn_p *bnp)
+{
+    char name[VKD_NAME_LEN];
+    int c = vkd_graph_tensor_at(g, x)->c;
+    snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.dw%d", r->k, tag, j, h);
+    x = vkd_conv2d(g, name, x, dw, -1, st, 1, c);
+    snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.pw%d", r->k, tag, j, h);
+    x = vkd_conv2d(g, name, x, pw, -1, 1, 0, 1);
+    snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.bn%d", r->k, tag, j, h);
+    x = bn_apply(g, name, x, bnp);
+    snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.relu%d", r->k, tag, j, h);
+    return vkd_relu(g, name, x);
+}
+
 /* RN_k on pair input x (B, 2 C_k, H, W); tag "p" or "n" names the call's nodes. Gives the
  * relation score (B, 1) and the aux logits (B, K). */
 static void rn_apply(struct vkd_graph *g, const struct rn *r, const char *tag, int x, int *score,
                      int *aux)
 {
     char name[VKD_NAME_LEN];
-    for (int j = 0; j < r->n_sep; j++) {
-        int c = vkd_graph_tensor_at(g, x)->c;
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.dw1", r->k, tag, j);
-        x = vkd_conv2d(g, name, x, r->dw1[j], -1, 2, 1, c);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.pw1", r->k, tag, j);
-        x = vkd_conv2d(g, name, x, r->pw1[j], -1, 1, 0, 1);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.bn1", r->k, tag, j);
-        x = bn_apply(g, name, x, &r->bn1[j]);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.relu1", r->k, tag, j);
-        x = vkd_relu(g, name, x);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.dw2", r->k, tag, j);
-        x = vkd_conv2d(g, name, x, r->dw2[j], -1, 1, 1, c);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.pw2", r->k, tag, j);
-        x = vkd_conv2d(g, name, x, r->pw2[j], -1, 1, 0, 1);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.bn2", r->k, tag, j);
-        x = bn_apply(g, name, x, &r->bn2[j]);
-        snprintf(name, sizeof(name), "distill.rn%d.%s.sep%d.relu2", r->k, tag, j);
-        x = vkd_relu(g, name, x);
+    for (int j = 0; j < r->n_sep; j++) { /* the first half halves the map, the second keeps it */
+        x = sep_half(g, r, tag, j, 1, x, 2, r->dw1[j], r->pw1[j], &r->bn1[j]);
+        x = sep_half(g, r, tag, j, 2, x, 1, r->dw2[j], r->pw2[j], &r->bn2[j]);
     }
     snprintf(name, sizeof(name), "distill.rn%d.%s.gap", r->k, tag);
     int e = vkd_global_avgpool(g, name, x);
