@@ -72,6 +72,18 @@ struct run {
     int x, labels;
 };
 
+/* A read-back buffer for any tensor of g: the momentum of every trainable weight together can
+ * outgrow a fixed size (lkd's CAAT extras on a resnet8x4 teacher: over 10^6). */
+static double *readback_buffer(const struct vkd_graph *g, size_t *cap)
+{
+    *cap = 1;
+    for (int t = 0; t < vkd_graph_tensor_count(g); t++) {
+        size_t n = vkd_tensor_numel(vkd_graph_tensor_at(g, t));
+        *cap = n > *cap ? n : *cap;
+    }
+    return calloc(*cap, sizeof(double));
+}
+
 /* teacher NULL: a self-distillation method (no teacher network). */
 static int build(struct run *r, const char *teacher, const char *method, const char *opts)
 {
@@ -233,14 +245,8 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
     init(&r, ref, &rng);
     int redraw = 0;
     int nt = vkd_graph_tensor_count(g);
-    /* a read-back buffer for any tensor: the momentum of every trainable weight together can
-     * outgrow a fixed size (lkd's CAAT extras on a resnet8x4 teacher: over 10^6) */
-    size_t cap = 1;
-    for (int t = 0; t < nt; t++) {
-        size_t n = vkd_tensor_numel(vkd_graph_tensor_at(g, t));
-        cap = n > cap ? n : cap;
-    }
-    double *buf = calloc(cap, sizeof(double));
+    size_t cap;
+    double *buf = readback_buffer(g, &cap);
     double **before = calloc(nt > 0 ? (size_t)nt : 1, sizeof(double *));
     for (int t = 0; t < nt; t++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, t);
@@ -517,10 +523,8 @@ static int pretrain_one(struct vkd_context *ctx, uint64_t seed)
     struct vkd_rng rng = {seed};
     init(&r, ref, &rng);
     double **before = calloc((size_t)nt, sizeof(double *));
-    size_t cap = 1;
     for (int i = 0; i < nt; i++) {
         const struct vkd_tensor *tt = vkd_graph_tensor_at(g, i);
-        cap = vkd_tensor_numel(tt) > cap ? vkd_tensor_numel(tt) : cap;
         if (((tt->kind == VKD_T_PARAM && tt->parent >= 0) || tt->kind == VKD_T_STATE) &&
             tt->dtype == VKD_F32) {
             size_t n = vkd_tensor_numel(tt);
@@ -529,7 +533,8 @@ static int pretrain_one(struct vkd_context *ctx, uint64_t seed)
             memcpy(before[i], vkd_ref_data(ref, i), n * sizeof(double));
         }
     }
-    double *buf = calloc(cap, sizeof(double));
+    size_t cap;
+    double *buf = readback_buffer(g, &cap);
     double *xd = vkd_ref_data(ref, x), *y = vkd_ref_data(ref, kb.labels);
     for (int n = 0; n < N; n++) {
         y[n] = n % CLASSES;
