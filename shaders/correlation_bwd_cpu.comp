@@ -10,7 +10,7 @@
 // b, a new row (R words further) every step. On lavapipe that strided walk is most of this
 // kernel's time (LKD's 3136-row patch Gram: 8.3 s with it, 2.1 s with that read removed as an
 // experiment); reading D's rows per lane instead (64 row streams per step) measured 2.3x
-// slower still. A symmetrised S stored by a pre-pass would remove it, at R x R floats.
+// slower still (one `vkdistill bench --method lkd --opt k=7 --passes` run each, load 6-8). A symmetrised S stored by a pre-pass would remove it, at R x R floats.
 // Bindings: 0 x (n, c, h, w), 1 dG (batches, R, R), 2 G, 3 norms (batches * R), 4 dots
 // (batches * R) (2-4 are dG again when there is no normalisation, never read), 5 dx (as x).
 // Grid: (ceil(ceil(c / MB) * tiles_n * CL / WG), fold, ceil(batches / fold)), tiles_n =
