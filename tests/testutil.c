@@ -1,6 +1,7 @@
 /*
  * testutil.c - the shared test driver (see testutil.h).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,11 +60,11 @@ int vkd_test_context_done(struct vkd_context *ctx)
 
 void vkd_test_print_row(const struct vkd_check_row *r)
 {
-    printf("%-5s %-10s %-28s %-34s n=%-7zu max_abs %.3e max_rel %.3e", r->ok ? "ok" : "FAIL",
-           r->op, r->pass, r->shape, r->count, r->max_abs, r->max_rel);
+    printf("%-5s %-10s %-28s %-34s n=%-7zu max_abs %.3e max_rel %.3e", r->ok ? "ok" : "FAIL", r->op,
+           r->pass, r->shape, r->count, r->max_abs, r->max_rel);
     if (!r->ok)
-        printf("  worst [%zu]: got %.9g want %.9g |err| %.3e > tol %.3e", r->worst, r->got,
-               r->want, r->got - r->want < 0 ? r->want - r->got : r->got - r->want, r->tol);
+        printf("  worst [%zu]: got %.9g want %.9g |err| %.3e > tol %.3e", r->worst, r->got, r->want,
+               r->got - r->want < 0 ? r->want - r->got : r->got - r->want, r->tol);
     printf("\n");
 }
 
@@ -169,4 +170,155 @@ int vkd_test_family_main(int argc, char **argv, const char *family)
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;
+}
+
+/* ---- hand checks ----------------------------------------------------------------------------- */
+
+/* The failures of this process's hand checks (a test executable is one thread). */
+static int hand_failures;
+
+static int report(const char *what, int ok, double got, double want)
+{
+    printf("%-4s hand %-58s got %.9g want %.9g\n", ok ? "ok" : "FAIL", what, got, want);
+    hand_failures += !ok;
+    return ok;
+}
+
+int vkd_test_expect(const char *what, double got, double want, double tol)
+{
+    return report(what, fabs(got - want) <= tol * (1 + fabs(want)), got, want);
+}
+
+int vkd_test_expect_near(const char *what, double got, double want, double rel, double abs)
+{
+    int ok = isnan(want) ? isnan(got) : fabs(got - want) <= rel * fabs(want) + abs;
+    return report(what, ok, got, want);
+}
+
+int vkd_test_expect_all(const char *what, const double *got, const double *want, int n, double tol)
+{
+    int ok = 1;
+    for (int i = 0; i < n; i++)
+        ok &= fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i]));
+    printf("%-4s hand %s\n", ok ? "ok" : "FAIL", what);
+    hand_failures += !ok;
+    return ok;
+}
+
+int vkd_test_check(const char *what, int ok)
+{
+    printf("%-4s %s\n", ok ? "ok" : "FAIL", what);
+    hand_failures += !ok;
+    return ok;
+}
+
+void vkd_test_failed(int n)
+{
+    hand_failures += n;
+}
+
+int vkd_test_hand_failures(void)
+{
+    return hand_failures;
+}
+
+/* Prints and counts a failed executor call; returns 1 for `return exec_fail(...)`. */
+static int exec_fail(const struct vkd_test_exec *x, const char *what)
+{
+    printf("FAIL: %s: %s\n", what, x->ctx ? vkd_context_error(x->ctx) : "out of memory");
+    hand_failures++;
+    return 1;
+}
+
+/* The bytes of tensor t as host doubles. */
+static size_t bytes(const struct vkd_test_exec *x, int t)
+{
+    return vkd_tensor_numel(vkd_graph_tensor_at(x->g, t)) * sizeof(double);
+}
+
+int vkd_test_exec_create(struct vkd_test_exec *x, struct vkd_context *ctx,
+                         const struct vkd_graph *g, unsigned program)
+{
+    *x = (struct vkd_test_exec){ctx, g, program, NULL, NULL};
+    if (!ctx) {
+        x->ref = vkd_ref_create(g);
+        return x->ref ? 0 : exec_fail(x, "reference");
+    }
+    struct vkd_vk_desc d = {program, 0};
+    return vkd_vk_create(ctx, g, &d, &x->vk) == VKD_OK ? 0 : exec_fail(x, "device");
+}
+
+int vkd_test_exec_write(struct vkd_test_exec *x, int t, const double *src)
+{
+    if (t < 0)
+        return 0;
+    if (x->ref) {
+        memcpy(vkd_ref_data(x->ref, t), src, bytes(x, t));
+        return 0;
+    }
+    return vkd_vk_write(x->vk, t, src) == VKD_OK ? 0 : exec_fail(x, "device");
+}
+
+int vkd_test_exec_run(struct vkd_test_exec *x)
+{
+    if (x->ref) {
+        if (x->program & VKD_PROG_FORWARD)
+            vkd_ref_forward(x->ref);
+        if (x->program & VKD_PROG_BACKWARD)
+            vkd_ref_backward(x->ref);
+        if (x->program & VKD_PROG_UPDATE)
+            vkd_ref_update(x->ref);
+        return 0;
+    }
+    return vkd_vk_run(x->vk) == VKD_OK ? 0 : exec_fail(x, "device");
+}
+
+int vkd_test_exec_read(struct vkd_test_exec *x, int t, double *dst)
+{
+    if (t < 0)
+        return 0;
+    if (x->ref) {
+        memcpy(dst, vkd_ref_data(x->ref, t), bytes(x, t));
+        return 0;
+    }
+    return vkd_vk_read(x->vk, t, dst) == VKD_OK ? 0 : exec_fail(x, "device");
+}
+
+void vkd_test_exec_destroy(struct vkd_test_exec *x)
+{
+    vkd_ref_destroy(x->ref);
+    vkd_vk_destroy(x->vk);
+    x->ref = NULL;
+    x->vk = NULL;
+}
+
+int vkd_test_run_graph(struct vkd_context *ctx, const struct vkd_graph *g,
+                       const struct vkd_test_in *in, int n_in, const struct vkd_test_out *out,
+                       int n_out)
+{
+    struct vkd_test_exec x;
+    int rc = vkd_test_exec_create(&x, ctx, g, VKD_PROG_FORWARD | VKD_PROG_BACKWARD);
+    for (int i = 0; !rc && i < n_in; i++)
+        rc = vkd_test_exec_write(&x, in[i].t, in[i].src);
+    rc = rc || vkd_test_exec_run(&x);
+    for (int i = 0; !rc && i < n_out; i++)
+        rc = vkd_test_exec_read(&x, out[i].t, out[i].dst);
+    vkd_test_exec_destroy(&x);
+    return rc;
+}
+
+int vkd_test_hand_main(int argc, char **argv, const char *family,
+                       void (*hand)(struct vkd_context *ctx))
+{
+    /* a bad argument falls through to vkd_test_family_main, which prints the usage */
+    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
+        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
+        hand(ctx);
+        if (ctx)
+            hand_failures += vkd_test_context_done(ctx);
+    }
+    int rc = vkd_test_family_main(argc, argv, family);
+    if (hand_failures)
+        printf("FAIL: %d hand check(s)\n", hand_failures);
+    return rc ? rc : hand_failures ? 1 : 0;
 }
