@@ -7,21 +7,9 @@
  *   without y (y = 1): t = [0, -1.5, 1.25], L = 2.5, da = [-2, 0, -2];
  *   registered with a step-parameter slot of 0.37: L unchanged, da = 0.37 [-2, 2, -2].
  */
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "testutil.h"
 #include "vkd_ops.h"
-
-static int failures;
-
-static void expect(const char *what, double got, double want)
-{
-    int ok = fabs(got - want) <= 1e-7 * (1 + fabs(want));
-    printf("%-4s hand %-58s got %.9g want %.9g\n", ok ? "ok" : "FAIL", what, got, want);
-    failures += !ok;
-}
 
 /* L, da, db over 3 elements; slot_weight < 0: the loss has weight 1 (no slot). */
 static int run(struct vkd_context *ctx, const double *a, const double *b, const double *y,
@@ -37,67 +25,39 @@ static int run(struct vkd_context *ctx, const double *a, const double *b, const 
     int slot = slot_weight >= 0 ? vkd_graph_alloc_slot(g) : -1;
     vkd_graph_loss(g, l, slot);
     vkd_graph_finalize(g, 0);
-    int ga = vkd_graph_tensor_at(g, ai)->grad, gb = vkd_graph_tensor_at(g, bi)->grad, rc = 0;
-    int sp = vkd_graph_step_params(g);
     double step[VKD_SP_COUNT] = {0};
     if (slot >= 0)
         step[slot] = slot_weight;
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, ai), a, 3 * sizeof(double));
-        memcpy(vkd_ref_data(e, bi), b, 3 * sizeof(double));
-        if (y)
-            memcpy(vkd_ref_data(e, yi), y, 3 * sizeof(double));
-        memcpy(vkd_ref_data(e, sp), step, sizeof(step));
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        *loss = vkd_ref_data(e, l)[0];
-        memcpy(da, vkd_ref_data(e, ga), 3 * sizeof(double));
-        memcpy(db, vkd_ref_data(e, gb), 3 * sizeof(double));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e = NULL;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, ai, a) != VKD_OK ||
-             vkd_vk_write(e, bi, b) != VKD_OK || (y && vkd_vk_write(e, yi, y) != VKD_OK) ||
-             vkd_vk_write(e, sp, step) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, l, loss) != VKD_OK || vkd_vk_read(e, ga, da) != VKD_OK ||
-             vkd_vk_read(e, gb, db) != VKD_OK;
-        if (rc)
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-        vkd_vk_destroy(e);
-    }
+    const struct vkd_test_in in[] = {{ai, a}, {bi, b}, {yi, y}, {vkd_graph_step_params(g), step}};
+    const struct vkd_test_out out[] = {
+        {l, loss}, {vkd_graph_tensor_at(g, ai)->grad, da}, {vkd_graph_tensor_at(g, bi)->grad, db}};
+    int rc = vkd_test_run_graph(ctx, g, in, 4, out, 3);
     vkd_graph_destroy(g);
     return rc;
 }
 
-static void hand_checks(struct vkd_context *ctx)
+static void values(struct vkd_context *ctx)
 {
     const double a[3] = {1, 2, 0.25}, b[3] = {0.5, 0, 1}, y[3] = {1, -1, 1};
+    const double tol = 1e-7;
     double l, da[3], db[3];
-    if (run(ctx, a, b, y, -1, &l, da, db)) {
-        failures++;
+    if (run(ctx, a, b, y, -1, &l, da, db))
         return;
-    }
-    expect("L = 2 (0 + 2.5 + 1.25)", l, 7.5);
-    expect("da[0] = -2 (t = 0 exactly: active, as PyTorch)", da[0], -2);
-    expect("da[1] = -2 * (-1)", da[1], 2);
-    expect("da[2] = -2", da[2], -2);
-    expect("db[1] = -da[1]", db[1], -2);
-    if (run(ctx, a, b, NULL, -1, &l, da, db)) {
-        failures++;
+    vkd_test_expect("L = 2 (0 + 2.5 + 1.25)", l, 7.5, tol);
+    vkd_test_expect("da[0] = -2 (t = 0 exactly: active, as PyTorch)", da[0], -2, tol);
+    vkd_test_expect("da[1] = -2 * (-1)", da[1], 2, tol);
+    vkd_test_expect("da[2] = -2", da[2], -2, tol);
+    vkd_test_expect("db[1] = -da[1]", db[1], -2, tol);
+    if (run(ctx, a, b, NULL, -1, &l, da, db))
         return;
-    }
-    expect("no y: L = 2 (0 + 0 + 1.25)", l, 2.5);
-    expect("no y: da[1] = 0 (t = -1.5: inactive)", da[1], 0);
-    expect("no y: db[2] = 2", db[2], 2);
-    if (run(ctx, a, b, y, 0.37, &l, da, db)) {
-        failures++;
+    vkd_test_expect("no y: L = 2 (0 + 0 + 1.25)", l, 2.5, tol);
+    vkd_test_expect("no y: da[1] = 0 (t = -1.5: inactive)", da[1], 0, tol);
+    vkd_test_expect("no y: db[2] = 2", db[2], 2, tol);
+    if (run(ctx, a, b, y, 0.37, &l, da, db))
         return;
-    }
-    expect("slot weight 0.37: L itself unchanged", l, 7.5);
-    expect("slot weight 0.37: da[1] = 0.37 * 2", da[1], 0.74);
-    expect("slot weight 0.37: db[0] = 0.37 * 2", db[0], 0.74);
+    vkd_test_expect("slot weight 0.37: L itself unchanged", l, 7.5, tol);
+    vkd_test_expect("slot weight 0.37: da[1] = 0.37 * 2", da[1], 0.74, tol);
+    vkd_test_expect("slot weight 0.37: db[0] = 0.37 * 2", db[0], 0.74, tol);
 }
 
 /* The op's passes are its own forward (per-chunk partials), the shared sum pass of
@@ -112,23 +72,19 @@ static void pairsum_dispatch(struct vkd_context *ctx)
     vkd_graph_loss(g, vkd_margin_ranking(g, "h", a, b, -1, 0.5f, 1.0f), -1);
     vkd_graph_finalize(g, 0);
     static const char *const ours[] = {"hinge_fwd", "hinge_bwd"}, *const sum[] = {"pairsum_sum"};
-    failures += vkd_test_kernels_ran(ctx, g, "hinge", ours, 2);
-    failures += vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1);
+    vkd_test_failed(vkd_test_kernels_ran(ctx, g, "hinge", ours, 2));
+    vkd_test_failed(vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1));
     vkd_graph_destroy(g);
+}
+
+static void hand_checks(struct vkd_context *ctx)
+{
+    values(ctx);
+    if (ctx)
+        pairsum_dispatch(ctx);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        hand_checks(ctx);
-        if (ctx) {
-            pairsum_dispatch(ctx);
-            failures += vkd_test_context_done(ctx);
-        }
-    }
-    int rc = vkd_test_family_main(argc, argv, "hinge");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "hinge", hand_checks);
 }

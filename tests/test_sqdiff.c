@@ -20,15 +20,6 @@
 #include "testutil.h"
 #include "vkd_ops.h"
 
-static int failures;
-
-static void expect(const char *what, double got, double want, double tol)
-{
-    int ok = fabs(got - want) <= tol * (1 + fabs(want));
-    printf("%-4s hand %-58s got %.9g want %.9g\n", ok ? "ok" : "FAIL", what, got, want);
-    failures += !ok;
-}
-
 /* L, da, db over 3 elements; slot_weight < 0: the loss has weight 1 (no slot). */
 static int run(struct vkd_context *ctx, const double *a, const double *b, const double *w,
                double scale, double slot_weight, double *loss, double *da, double *db)
@@ -43,67 +34,37 @@ static int run(struct vkd_context *ctx, const double *a, const double *b, const 
     int slot = slot_weight >= 0 ? vkd_graph_alloc_slot(g) : -1;
     vkd_graph_loss(g, l, slot);
     vkd_graph_finalize(g, 0);
-    int ga = vkd_graph_tensor_at(g, ai)->grad, gb = vkd_graph_tensor_at(g, bi)->grad, rc = 0;
-    int sp = vkd_graph_step_params(g);
     double step[VKD_SP_COUNT] = {0};
     if (slot >= 0)
         step[slot] = slot_weight;
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, ai), a, 3 * sizeof(double));
-        memcpy(vkd_ref_data(e, bi), b, 3 * sizeof(double));
-        if (w)
-            memcpy(vkd_ref_data(e, wi), w, 3 * sizeof(double));
-        memcpy(vkd_ref_data(e, sp), step, sizeof(step));
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        *loss = vkd_ref_data(e, l)[0];
-        memcpy(da, vkd_ref_data(e, ga), 3 * sizeof(double));
-        memcpy(db, vkd_ref_data(e, gb), 3 * sizeof(double));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, ai, a) != VKD_OK ||
-             vkd_vk_write(e, bi, b) != VKD_OK || (w && vkd_vk_write(e, wi, w) != VKD_OK) ||
-             vkd_vk_write(e, sp, step) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, l, loss) != VKD_OK || vkd_vk_read(e, ga, da) != VKD_OK ||
-             vkd_vk_read(e, gb, db) != VKD_OK;
-        if (!rc)
-            vkd_vk_destroy(e);
-        else
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-    }
+    const struct vkd_test_in in[] = {{ai, a}, {bi, b}, {wi, w}, {vkd_graph_step_params(g), step}};
+    const struct vkd_test_out out[] = {
+        {l, loss}, {vkd_graph_tensor_at(g, ai)->grad, da}, {vkd_graph_tensor_at(g, bi)->grad, db}};
+    int rc = vkd_test_run_graph(ctx, g, in, 4, out, 3);
     vkd_graph_destroy(g);
     return rc;
 }
 
-static void hand_checks(struct vkd_context *ctx)
+static void values(struct vkd_context *ctx)
 {
     const double a[3] = {1, 2, 3}, b[3] = {0, 4, 3}, w[3] = {2, 0.5, 1};
     double l, da[3], db[3];
-    if (run(ctx, a, b, w, 0.25, -1, &l, da, db)) {
-        failures++;
+    if (run(ctx, a, b, w, 0.25, -1, &l, da, db))
         return;
-    }
-    expect("L = 0.25 (2*1^2 + 0.5*2^2 + 1*0^2)", l, 1, 1e-7);
-    expect("da[0] = 2 * 0.25 * 2 * 1", da[0], 1, 1e-7);
-    expect("da[1] = 2 * 0.25 * 0.5 * (-2)", da[1], -0.5, 1e-7);
-    expect("da[2] = 0", da[2], 0, 0);
-    expect("db[1] = -da[1]", db[1], 0.5, 1e-7);
-    if (run(ctx, a, b, NULL, 0.25, -1, &l, da, db)) {
-        failures++;
+    vkd_test_expect("L = 0.25 (2*1^2 + 0.5*2^2 + 1*0^2)", l, 1, 1e-7);
+    vkd_test_expect("da[0] = 2 * 0.25 * 2 * 1", da[0], 1, 1e-7);
+    vkd_test_expect("da[1] = 2 * 0.25 * 0.5 * (-2)", da[1], -0.5, 1e-7);
+    vkd_test_expect("da[2] = 0", da[2], 0, 0);
+    vkd_test_expect("db[1] = -da[1]", db[1], 0.5, 1e-7);
+    if (run(ctx, a, b, NULL, 0.25, -1, &l, da, db))
         return;
-    }
-    expect("no weights: L = 0.25 (1 + 4 + 0)", l, 1.25, 1e-7);
-    expect("no weights: da[1] = 2 * 0.25 * (-2)", da[1], -1, 1e-7);
-    if (run(ctx, a, b, w, 0.25, 0.37, &l, da, db)) {
-        failures++;
+    vkd_test_expect("no weights: L = 0.25 (1 + 4 + 0)", l, 1.25, 1e-7);
+    vkd_test_expect("no weights: da[1] = 2 * 0.25 * (-2)", da[1], -1, 1e-7);
+    if (run(ctx, a, b, w, 0.25, 0.37, &l, da, db))
         return;
-    }
-    expect("slot weight 0.37: L itself unchanged", l, 1, 1e-7);
-    expect("slot weight 0.37: da[0] = 0.37 * 1", da[0], 0.37, 1e-7);
-    expect("slot weight 0.37: db[1] = 0.37 * 0.5", db[1], 0.185, 1e-7);
+    vkd_test_expect("slot weight 0.37: L itself unchanged", l, 1, 1e-7);
+    vkd_test_expect("slot weight 0.37: da[0] = 0.37 * 1", da[0], 0.37, 1e-7);
+    vkd_test_expect("slot weight 0.37: db[1] = 0.37 * 0.5", db[1], 0.185, 1e-7);
 }
 
 enum const_op { CONST_SQDIFF, CONST_HINGE, CONST_SCE };
@@ -125,39 +86,25 @@ static int const_run(struct vkd_context *ctx, enum const_op op, int other, const
         vkd_graph_set_requires_grad(g, c);
         vkd_graph_loss(g, vkd_sqdiff(g, "other", c, z, -1, 0.5f), -1);
     }
-    int l = op == CONST_SQDIFF ? vkd_sqdiff(g, "l", a, b, c, 0.25f)
+    int l = op == CONST_SQDIFF  ? vkd_sqdiff(g, "l", a, b, c, 0.25f)
             : op == CONST_HINGE ? vkd_margin_ranking(g, "l", a, b, c, 0.5f, 0.25f)
                                 : vkd_softmax_soft_ce(g, "l", a, c, 2.0f);
     vkd_graph_loss(g, l, -1);
     if (vkd_graph_finalize(g, 0) != VKD_OK) {
         printf("FAIL: finalize: %s\n", vkd_graph_error(g));
+        vkd_test_failed(1);
         vkd_graph_destroy(g);
         return 1;
     }
-    int ga = vkd_graph_tensor_at(g, a)->grad, gc = vkd_graph_tensor_at(g, c)->grad, rc = 0;
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        for (int i = 0; i < 4; i++)
-            memcpy(vkd_ref_data(e, in[i]), v + 6 * i, 6 * sizeof(double));
-        for (int r = 0; r < 2; r++)
-            vkd_ref_forward(e), vkd_ref_backward(e);
-        memcpy(da, vkd_ref_data(e, ga), 6 * sizeof(double));
-        if (gc >= 0)
-            memcpy(dc, vkd_ref_data(e, gc), 6 * sizeof(double));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK;
-        for (int i = 0; i < 4 && !rc; i++)
-            rc = vkd_vk_write(e, in[i], v + 6 * i) != VKD_OK;
-        rc = rc || vkd_vk_run(e) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, ga, da) != VKD_OK || (gc >= 0 && vkd_vk_read(e, gc, dc) != VKD_OK);
-        if (!rc)
-            vkd_vk_destroy(e);
-        else
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-    }
+    /* gc is -1 without the other loss: then dc is not read */
+    int ga = vkd_graph_tensor_at(g, a)->grad, gc = vkd_graph_tensor_at(g, c)->grad;
+    struct vkd_test_exec x;
+    int rc = vkd_test_exec_create(&x, ctx, g, VKD_PROG_FORWARD | VKD_PROG_BACKWARD);
+    for (int i = 0; i < 4 && !rc; i++)
+        rc = vkd_test_exec_write(&x, in[i], v + 6 * i);
+    rc = rc || vkd_test_exec_run(&x) || vkd_test_exec_run(&x) || vkd_test_exec_read(&x, ga, da) ||
+         vkd_test_exec_read(&x, gc, dc);
+    vkd_test_exec_destroy(&x);
     vkd_graph_destroy(g);
     return rc;
 }
@@ -173,10 +120,8 @@ static void const_checks(struct vkd_context *ctx)
     for (int op = 0; op < 3; op++) {
         double da0[6], da1[6], dc[6], dummy[6];
         if (const_run(ctx, (enum const_op)op, 0, v, da0, dummy) ||
-            const_run(ctx, (enum const_op)op, 1, v, da1, dc)) {
-            failures++;
+            const_run(ctx, (enum const_op)op, 1, v, da1, dc))
             continue;
-        }
         int same_da = memcmp(da0, da1, sizeof(da0)) == 0, exact_dc = 1, nonzero = 0;
         for (int i = 0; i < 6; i++) {
             exact_dc &= dc[i] == v[12 + i] - v[18 + i];
@@ -184,10 +129,10 @@ static void const_checks(struct vkd_context *ctx)
         }
         char what[96];
         snprintf(what, sizeof(what), "%s also trained elsewhere: dc = c - z exactly", names[op]);
-        expect(what, exact_dc, 1, 0);
+        vkd_test_expect(what, exact_dc, 1, 0);
         snprintf(what, sizeof(what), "%s: da bit for bit as with no dc (%d nonzero)", names[op],
                  nonzero);
-        expect(what, same_da && nonzero > 0, 1, 0);
+        vkd_test_expect(what, same_da && nonzero > 0, 1, 0);
     }
 }
 
@@ -208,21 +153,17 @@ static void determinism(struct vkd_context *ctx)
     int li = vkd_sqdiff(g, "sq", ai, bi, wi, 0.5f);
     vkd_graph_loss(g, li, -1);
     vkd_graph_finalize(g, 0);
-    struct vkd_vk *e;
-    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, ai, a) != VKD_OK ||
-             vkd_vk_write(e, bi, b) != VKD_OK || vkd_vk_write(e, wi, w) != VKD_OK;
+    struct vkd_test_exec x;
+    int rc = vkd_test_exec_create(&x, ctx, g, VKD_PROG_FORWARD | VKD_PROG_BACKWARD) ||
+             vkd_test_exec_write(&x, ai, a) || vkd_test_exec_write(&x, bi, b) ||
+             vkd_test_exec_write(&x, wi, w);
     for (int r = 0; r < 2 && !rc; r++)
-        rc = vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, li, &l[r]) != VKD_OK ||
-             vkd_vk_read(e, vkd_graph_tensor_at(g, ai)->grad, da[r]) != VKD_OK;
-    if (rc) {
-        printf("FAIL: device: %s\n", vkd_context_error(ctx));
-        failures++;
-    } else {
-        vkd_vk_destroy(e);
-        expect("two runs, same bits (L, da)",
-               l[0] == l[1] && memcmp(da[0], da[1], sizeof(da[0])) == 0, 1, 0);
-    }
+        rc = vkd_test_exec_run(&x) || vkd_test_exec_read(&x, li, &l[r]) ||
+             vkd_test_exec_read(&x, vkd_graph_tensor_at(g, ai)->grad, da[r]);
+    if (!rc)
+        vkd_test_expect("two runs, same bits (L, da)",
+                        l[0] == l[1] && memcmp(da[0], da[1], sizeof(da[0])) == 0, 1, 0);
+    vkd_test_exec_destroy(&x);
     vkd_graph_destroy(g);
 }
 
@@ -238,25 +179,22 @@ static void pairsum_dispatch(struct vkd_context *ctx)
     vkd_graph_loss(g, vkd_sqdiff(g, "sq", a, b, -1, 1.0f), -1);
     vkd_graph_finalize(g, 0);
     static const char *const ours[] = {"sqdiff_fwd", "sqdiff_bwd"}, *const sum[] = {"pairsum_sum"};
-    failures += vkd_test_kernels_ran(ctx, g, "sqdiff", ours, 2);
-    failures += vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1);
+    vkd_test_failed(vkd_test_kernels_ran(ctx, g, "sqdiff", ours, 2));
+    vkd_test_failed(vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1));
     vkd_graph_destroy(g);
+}
+
+static void hand_checks(struct vkd_context *ctx)
+{
+    values(ctx);
+    const_checks(ctx);
+    if (ctx) {
+        determinism(ctx);
+        pairsum_dispatch(ctx);
+    }
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        hand_checks(ctx);
-        const_checks(ctx);
-        if (ctx) {
-            determinism(ctx);
-            pairsum_dispatch(ctx);
-            failures += vkd_test_context_done(ctx);
-        }
-    }
-    int rc = vkd_test_family_main(argc, argv, "sqdiff");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "sqdiff", hand_checks);
 }
