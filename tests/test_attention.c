@@ -16,52 +16,10 @@
  *     backward; the forward runs the very same kernels).
  */
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "testutil.h"
 #include "vkd_ops.h"
 #include "vkd_rng.h"
-
-static int failures;
-
-static void expect(const char *what, double got, double want, double tol)
-{
-    int ok = fabs(got - want) <= tol * (1 + fabs(want));
-    printf("%-4s hand %-60s got %.9g want %.9g\n", ok ? "ok" : "FAIL", what, got, want);
-    failures += !ok;
-}
-
-/* Runs g forward and backward with x's values and y's upstream gradient dy; reads y and dx. */
-static int run(struct vkd_context *ctx, struct vkd_graph *g, int xi, int yi, int si,
-               const double *x, const double *dy, double *y, double *dx)
-{
-    int gx = vkd_graph_tensor_at(g, xi)->grad;
-    size_t nx = vkd_tensor_numel(vkd_graph_tensor_at(g, xi));
-    size_t ny = vkd_tensor_numel(vkd_graph_tensor_at(g, yi));
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, xi), x, nx * sizeof(double));
-        memcpy(vkd_ref_data(e, si), dy, ny * sizeof(double));
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        memcpy(y, vkd_ref_data(e, yi), ny * sizeof(double));
-        memcpy(dx, vkd_ref_data(e, gx), nx * sizeof(double));
-        vkd_ref_destroy(e);
-        return 0;
-    }
-    struct vkd_vk *e;
-    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, xi, x) != VKD_OK ||
-             vkd_vk_write(e, si, dy) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, yi, y) != VKD_OK || vkd_vk_read(e, gx, dx) != VKD_OK;
-    if (!rc)
-        vkd_vk_destroy(e);
-    else
-        printf("FAIL: device: %s\n", vkd_context_error(ctx));
-    return rc;
-}
 
 /* A = self_attention(x) for x (1, C, 1, 2) and dx for upstream da. */
 static int attn(struct vkd_context *ctx, int C, const double *x, const double *da, double *a,
@@ -74,46 +32,40 @@ static int attn(struct vkd_context *ctx, int C, const double *x, const double *d
     int si = vkd_graph_input(g, "da", VKD_F32, 1, 1, 2, 2);
     vkd_graph_seed(g, yi, si);
     vkd_graph_finalize(g, 0);
-    int rc = run(ctx, g, xi, yi, si, x, da, a, dx);
+    int rc = vkd_test_run_seeded(ctx, g, xi, yi, si, x, da, a, dx);
     vkd_graph_destroy(g);
     return rc;
 }
 
-static void hand_checks(struct vkd_context *ctx)
+static void values(struct vkd_context *ctx)
 {
     const double x[2] = {1, 2}, da0[4] = {1, 0, 0, 0}, da1[4] = {0, 0, 1, 0};
     const double e = exp(1.0), e2 = exp(2.0), tol = 1e-6;
     double a[4], dx[8];
-    if (attn(ctx, 1, x, da0, a, dx)) {
-        failures++;
+    if (attn(ctx, 1, x, da0, a, dx))
         return;
-    }
-    expect("A[0][0] = 1 / (1 + e)", a[0], 1 / (1 + e), tol);
-    expect("A[0][1] = e / (1 + e)", a[1], e / (1 + e), tol);
-    expect("A[1][0] = 1 / (1 + e^2)", a[2], 1 / (1 + e2), tol);
-    expect("A[1][1] = e^2 / (1 + e^2)", a[3], e2 / (1 + e2), tol);
-    expect("dA = [[1, 0], [0, 0]]: dx0 = 0", dx[0], 0, tol);
-    expect("dx1 = -e / (1 + e)^2", dx[1], -e / ((1 + e) * (1 + e)), tol);
-    if (attn(ctx, 1, x, da1, a, dx)) {
-        failures++;
+    vkd_test_expect("A[0][0] = 1 / (1 + e)", a[0], 1 / (1 + e), tol);
+    vkd_test_expect("A[0][1] = e / (1 + e)", a[1], e / (1 + e), tol);
+    vkd_test_expect("A[1][0] = 1 / (1 + e^2)", a[2], 1 / (1 + e2), tol);
+    vkd_test_expect("A[1][1] = e^2 / (1 + e^2)", a[3], e2 / (1 + e2), tol);
+    vkd_test_expect("dA = [[1, 0], [0, 0]]: dx0 = 0", dx[0], 0, tol);
+    vkd_test_expect("dx1 = -e / (1 + e)^2", dx[1], -e / ((1 + e) * (1 + e)), tol);
+    if (attn(ctx, 1, x, da1, a, dx))
         return;
-    }
     double r = e2 / ((1 + e2) * (1 + e2));
-    expect("dA = [[0, 0], [1, 0]]: dx0 = 2 e^2 / (1 + e^2)^2", dx[0], 2 * r, tol);
-    expect("dx1 = -3 e^2 / (1 + e^2)^2", dx[1], -3 * r, tol);
+    vkd_test_expect("dA = [[0, 0], [1, 0]]: dx0 = 2 e^2 / (1 + e^2)^2", dx[0], 2 * r, tol);
+    vkd_test_expect("dx1 = -3 e^2 / (1 + e^2)^2", dx[1], -3 * r, tol);
 
     /* C = 4: s = 1/2; X columns (pixels) [1, 1, 1, 1] and [0, 0, 0, 1] */
     const double x4[8] = {1, 0, 1, 0, 1, 0, 1, 1};
-    if (attn(ctx, 4, x4, da0, a, dx)) {
-        failures++;
+    if (attn(ctx, 4, x4, da0, a, dx))
         return;
-    }
     double e15 = exp(1.5);
-    expect("C = 4: A[0][0] = softmax([4, 1] / 2)_0 = e^1.5 / (1 + e^1.5)", a[0], e15 / (1 + e15),
-           tol);
-    expect("C = 4: A[0][1] = 1 / (1 + e^1.5)", a[1], 1 / (1 + e15), tol);
-    expect("C = 4: A[1][0] = softmax([1, 1] / 2)_0 = 1/2", a[2], 0.5, tol);
-    expect("C = 4: A[1][1] = 1/2", a[3], 0.5, tol);
+    vkd_test_expect("C = 4: A[0][0] = softmax([4, 1] / 2)_0 = e^1.5 / (1 + e^1.5)", a[0],
+                    e15 / (1 + e15), tol);
+    vkd_test_expect("C = 4: A[0][1] = 1 / (1 + e^1.5)", a[1], 1 / (1 + e15), tol);
+    vkd_test_expect("C = 4: A[1][0] = softmax([1, 1] / 2)_0 = 1/2", a[2], 0.5, tol);
+    vkd_test_expect("C = 4: A[1][1] = 1/2", a[3], 0.5, tol);
 }
 
 /* The fused op vs vkd_gram + vkd_row_softmax (see the top). */
@@ -137,30 +89,29 @@ static void composed(struct vkd_context *ctx)
         int si = vkd_graph_input(g, "da", VKD_F32, N, 1, P, P);
         vkd_graph_seed(g, yi, si);
         vkd_graph_finalize(g, 0);
-        if (run(ctx, g, xi, yi, si, x, da, k ? a2 : a1, k ? dx2 : dx1))
-            failures++;
+        int rc = vkd_test_run_seeded(ctx, g, xi, yi, si, x, da, k ? a2 : a1, k ? dx2 : dx1);
         vkd_graph_destroy(g);
+        if (rc)
+            return;
     }
     double ra = 0, rx = 0, ea = 0, ex = 0;
     for (int i = 0; i < NA; i++)
         ra += a1[i] * a1[i], ea = fmax(ea, fabs(a1[i] - a2[i]));
     for (int i = 0; i < NX; i++)
         rx += dx1[i] * dx1[i], ex = fmax(ex, fabs(dx1[i] - dx2[i]));
-    expect("fused = gram + row softmax: max |A diff| / rms(A)", ea / sqrt(ra / NA), 0, 1e-5);
-    expect("fused = gram + row softmax: max |dx diff| / rms(dx)", ex / sqrt(rx / NX), 0, 1e-5);
+    vkd_test_expect("fused = gram + row softmax: max |A diff| / rms(A)", ea / sqrt(ra / NA), 0,
+                    1e-5);
+    vkd_test_expect("fused = gram + row softmax: max |dx diff| / rms(dx)", ex / sqrt(rx / NX), 0,
+                    1e-5);
+}
+
+static void hand_checks(struct vkd_context *ctx)
+{
+    values(ctx);
+    composed(ctx);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        hand_checks(ctx);
-        composed(ctx);
-        if (ctx)
-            failures += vkd_test_context_done(ctx);
-    }
-    int rc = vkd_test_family_main(argc, argv, "attention");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "attention", hand_checks);
 }

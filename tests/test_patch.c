@@ -22,44 +22,6 @@
 #include "vkd_ops.h"
 #include "vkd_rng.h"
 
-static int failures;
-
-static void expect(const char *what, int ok)
-{
-    printf("%-4s %s\n", ok ? "ok" : "FAIL", what);
-    failures += !ok;
-}
-
-/* Runs g forward and backward with x's values and y's upstream gradient dy; reads y and dx. */
-static int run(struct vkd_context *ctx, struct vkd_graph *g, int xi, int yi, int si,
-               const double *x, const double *dy, double *y, double *dx)
-{
-    int gx = vkd_graph_tensor_at(g, xi)->grad;
-    size_t nx = vkd_tensor_numel(vkd_graph_tensor_at(g, xi));
-    size_t ny = vkd_tensor_numel(vkd_graph_tensor_at(g, yi));
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, xi), x, nx * sizeof(double));
-        memcpy(vkd_ref_data(e, si), dy, ny * sizeof(double));
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        memcpy(y, vkd_ref_data(e, yi), ny * sizeof(double));
-        memcpy(dx, vkd_ref_data(e, gx), nx * sizeof(double));
-        vkd_ref_destroy(e);
-        return 0;
-    }
-    struct vkd_vk *e;
-    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, xi, x) != VKD_OK ||
-             vkd_vk_write(e, si, dy) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, yi, y) != VKD_OK || vkd_vk_read(e, gx, dx) != VKD_OK;
-    if (!rc)
-        vkd_vk_destroy(e);
-    else
-        printf("FAIL: device: %s\n", vkd_context_error(ctx));
-    return rc;
-}
-
 static void hand_check(struct vkd_context *ctx)
 {
     struct vkd_graph *g = vkd_graph_create();
@@ -67,7 +29,8 @@ static void hand_check(struct vkd_context *ctx)
     vkd_graph_set_requires_grad(g, xi);
     int yi = vkd_patch_to_rows(g, "rows", xi, 2, 2);
     const struct vkd_tensor *ty = vkd_graph_tensor_at(g, yi);
-    expect("hand: rows shape (1, 2, 1, 8)", ty->n == 1 && ty->c == 2 && ty->h == 1 && ty->w == 8);
+    vkd_test_check("hand: rows shape (1, 2, 1, 8)",
+                   ty->n == 1 && ty->c == 2 && ty->h == 1 && ty->w == 8);
     int si = vkd_graph_input(g, "drows", VKD_F32, 1, 2, 1, 8);
     vkd_graph_seed(g, yi, si);
     vkd_graph_finalize(g, 0);
@@ -77,12 +40,10 @@ static void hand_check(struct vkd_context *ctx)
         for (int i = 0; i < 2; i++)
             for (int j = 0; j < 4; j++)
                 x[(k * 2 + i) * 4 + j] = 100 * k + 10 * i + j;
-    if (run(ctx, g, xi, yi, si, x, want, y, dx)) {
-        failures++;
-    } else {
-        expect("hand: rows = [0 1 10 11 100 101 110 111], [2 3 12 13 102 103 112 113]",
-               memcmp(y, want, sizeof(want)) == 0);
-        expect("hand: backward of those rows gives x back", memcmp(dx, x, sizeof(x)) == 0);
+    if (!vkd_test_run_seeded(ctx, g, xi, yi, si, x, want, y, dx)) {
+        vkd_test_check("hand: rows = [0 1 10 11 100 101 110 111], [2 3 12 13 102 103 112 113]",
+                       memcmp(y, want, sizeof(want)) == 0);
+        vkd_test_check("hand: backward of those rows gives x back", memcmp(dx, x, sizeof(x)) == 0);
     }
     vkd_graph_destroy(g);
 }
@@ -117,15 +78,13 @@ static void round_trip(struct vkd_context *ctx, int to_map, int n, int c, int h,
         dy[i] = (float)(vkd_rng_uniform(&rng) * 2 - 1);
     }
     char what[128];
-    if (run(ctx, g, xi, yi, si, x, dy, y, dx)) {
-        failures++;
-    } else {
+    if (!vkd_test_run_seeded(ctx, g, xi, yi, si, x, dy, y, dx)) {
         snprintf(what, sizeof(what), "round trip %s %dx%dx%dx%d p%dx%d: values back bit for bit",
                  to_map ? "rows -> map -> rows" : "map -> rows -> map", n, c, h, w, ph, pw);
-        expect(what, memcmp(x, y, cnt * sizeof(double)) == 0);
+        vkd_test_check(what, memcmp(x, y, cnt * sizeof(double)) == 0);
         snprintf(what, sizeof(what), "round trip %s: gradient back bit for bit",
                  to_map ? "rows -> map -> rows" : "map -> rows -> map");
-        expect(what, memcmp(dy, dx, cnt * sizeof(double)) == 0);
+        vkd_test_check(what, memcmp(dy, dx, cnt * sizeof(double)) == 0);
     }
     free(x), free(dy), free(y), free(dx);
     vkd_graph_destroy(g);
@@ -148,8 +107,7 @@ static void patch_gram(struct vkd_context *ctx)
     struct vkd_rng rng = {77};
     for (int i = 0; i < NX; i++)
         x[i] = (float)(vkd_rng_uniform(&rng) * 2 - 1);
-    if (run(ctx, g, xi, yi, si, x, dq, q, dx)) {
-        failures++;
+    if (vkd_test_run_seeded(ctx, g, xi, yi, si, x, dq, q, dx)) {
         vkd_graph_destroy(g);
         return;
     }
@@ -166,24 +124,21 @@ static void patch_gram(struct vkd_context *ctx)
                                x[((s2 * C + k) * H + a2 * PH + i) * W + b2 * PW + j];
             worst = fmax(worst, fabs(q[r1 * R + r2] - dot) / (1 + fabs(dot)));
         }
-    expect("LKD patch-pair Gram via vkd_gram(rows) = block dot products (rel 1e-6)", worst <= 1e-6);
+    vkd_test_check("LKD patch-pair Gram via vkd_gram(rows) = block dot products (rel 1e-6)",
+                   worst <= 1e-6);
     vkd_graph_destroy(g);
+}
+
+static void hand_checks(struct vkd_context *ctx)
+{
+    hand_check(ctx);
+    round_trip(ctx, 0, 3, 5, 6, 4, 3, 2);
+    round_trip(ctx, 1, 3, 5, 6, 4, 3, 2);
+    round_trip(ctx, 0, 2, 7, 8, 8, 2, 2);
+    patch_gram(ctx);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        hand_check(ctx);
-        round_trip(ctx, 0, 3, 5, 6, 4, 3, 2);
-        round_trip(ctx, 1, 3, 5, 6, 4, 3, 2);
-        round_trip(ctx, 0, 2, 7, 8, 8, 2, 2);
-        patch_gram(ctx);
-        if (ctx)
-            failures += vkd_test_context_done(ctx);
-    }
-    int rc = vkd_test_family_main(argc, argv, "patch");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "patch", hand_checks);
 }

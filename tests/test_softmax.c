@@ -24,9 +24,7 @@ static int run(struct vkd_context *ctx, const double *x, double scale, const dou
     int si = vkd_graph_input(g, "dy", VKD_F32, 1, 1, 1, 2);
     vkd_graph_seed(g, yi, si);
     vkd_graph_finalize(g, 0);
-    const struct vkd_test_in in[] = {{xi, x}, {si, dy}};
-    const struct vkd_test_out out[] = {{yi, y}, {vkd_graph_tensor_at(g, xi)->grad, dx}};
-    int rc = vkd_test_run_graph(ctx, g, in, 2, out, 2);
+    int rc = vkd_test_run_seeded(ctx, g, xi, yi, si, x, dy, y, dx);
     vkd_graph_destroy(g);
     return rc;
 }

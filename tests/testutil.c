@@ -307,6 +307,14 @@ int vkd_test_run_graph(struct vkd_context *ctx, const struct vkd_graph *g,
     return rc;
 }
 
+int vkd_test_run_seeded(struct vkd_context *ctx, const struct vkd_graph *g, int xi, int yi, int si,
+                        const double *x, const double *dy, double *y, double *dx)
+{
+    const struct vkd_test_in in[] = {{xi, x}, {si, dy}};
+    const struct vkd_test_out out[] = {{yi, y}, {vkd_graph_tensor_at(g, xi)->grad, dx}};
+    return vkd_test_run_graph(ctx, g, in, 2, out, 2);
+}
+
 int vkd_test_hand_main(int argc, char **argv, const char *family,
                        void (*hand)(struct vkd_context *ctx))
 {

@@ -109,6 +109,11 @@ int vkd_test_run_graph(struct vkd_context *ctx, const struct vkd_graph *g,
                        const struct vkd_test_in *in, int n_in, const struct vkd_test_out *out,
                        int n_out);
 
+/* The most common of them: a graph y = f(x) seeded at y with the INPUT si (L = sum(y * dy)).
+ * Writes x and dy, reads y and x's gradient dx. */
+int vkd_test_run_seeded(struct vkd_context *ctx, const struct vkd_graph *g, int xi, int yi, int si,
+                        const double *x, const double *dy, double *y, double *dx);
+
 /* main() of an op-family test with hand checks. With argv[1] `cpu`, hand(NULL) on the reference;
  * with `gpu`, hand(ctx) on vkd_test_context(), then the validation layer's verdict on ctx. Then
  * vkd_test_family_main over the family's cases. Prints "FAIL: N hand check(s)" when any hand
