@@ -27,15 +27,6 @@
 #include "vkd_ops.h"
 #include "vkd_rng.h"
 
-static int failures;
-
-static void expect(const char *what, double got, double want, double tol)
-{
-    int ok = fabs(got - want) <= tol * (1 + fabs(want));
-    printf("%-4s hand %-62s got %.9g want %.9g\n", ok ? "ok" : "FAIL", what, got, want);
-    failures += !ok;
-}
-
 /* y = gram(x) and dx for upstream dy, on the reference (ctx NULL) or the device. x is
  * (1, C, 1, P) with grid 1 x 1, so F = x as a C x P matrix. */
 static int run(struct vkd_context *ctx, int C, int P, enum vkd_gram_mode mode, int normalize,
@@ -49,96 +40,61 @@ static int run(struct vkd_context *ctx, int C, int P, enum vkd_gram_mode mode, i
     int si = vkd_graph_input(g, "dy", VKD_F32, ty->n, ty->c, ty->h, ty->w);
     vkd_graph_seed(g, yi, si);
     vkd_graph_finalize(g, 0);
-    int gx = vkd_graph_tensor_at(g, xi)->grad, rc = 0;
-    size_t nx = (size_t)C * P, ny = vkd_tensor_numel(ty);
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, xi), x, nx * sizeof(double));
-        memcpy(vkd_ref_data(e, si), dy, ny * sizeof(double));
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        memcpy(y, vkd_ref_data(e, yi), ny * sizeof(double));
-        memcpy(dx, vkd_ref_data(e, gx), nx * sizeof(double));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, xi, x) != VKD_OK ||
-             vkd_vk_write(e, si, dy) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, yi, y) != VKD_OK || vkd_vk_read(e, gx, dx) != VKD_OK;
-        if (!rc)
-            vkd_vk_destroy(e);
-        else
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-    }
+    int rc = vkd_test_run_seeded(ctx, g, xi, yi, si, x, dy, y, dx);
     vkd_graph_destroy(g);
     return rc;
 }
 
-static void hand_checks(struct vkd_context *ctx)
+static void values(struct vkd_context *ctx)
 {
     const double x[4] = {1, 2, 3, 4}, zero[4] = {0};
     double y[4], dx[4];
     const double tol = 1e-6;
-    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 0, x, zero, y, dx)) {
-        failures++;
+    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 0, x, zero, y, dx))
         return;
-    }
-    expect("channel G[0][0] = 1*1 + 2*2", y[0], 5, tol);
-    expect("channel G[0][1] = G[1][0] = 1*3 + 2*4", y[1], 11, tol);
-    expect("channel G[1][0]", y[2], 11, tol);
-    expect("channel G[1][1] = 3*3 + 4*4", y[3], 25, tol);
-    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 1, x, zero, y, dx)) {
-        failures++;
+    vkd_test_expect("channel G[0][0] = 1*1 + 2*2", y[0], 5, tol);
+    vkd_test_expect("channel G[0][1] = G[1][0] = 1*3 + 2*4", y[1], 11, tol);
+    vkd_test_expect("channel G[1][0]", y[2], 11, tol);
+    vkd_test_expect("channel G[1][1] = 3*3 + 4*4", y[3], 25, tol);
+    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 1, x, zero, y, dx))
         return;
-    }
-    expect("normalised channel y[0][0] = 5 / sqrt(146)", y[0], 5 / sqrt(146), tol);
-    expect("normalised channel y[0][1] = 11 / sqrt(146)", y[1], 11 / sqrt(146), tol);
-    expect("normalised channel y[1][0] = 11 / sqrt(746)", y[2], 11 / sqrt(746), tol);
-    expect("normalised channel y[1][1] = 25 / sqrt(746)", y[3], 25 / sqrt(746), tol);
-    if (run(ctx, 2, 2, VKD_GRAM_SPATIAL, 0, x, zero, y, dx)) {
-        failures++;
+    vkd_test_expect("normalised channel y[0][0] = 5 / sqrt(146)", y[0], 5 / sqrt(146), tol);
+    vkd_test_expect("normalised channel y[0][1] = 11 / sqrt(146)", y[1], 11 / sqrt(146), tol);
+    vkd_test_expect("normalised channel y[1][0] = 11 / sqrt(746)", y[2], 11 / sqrt(746), tol);
+    vkd_test_expect("normalised channel y[1][1] = 25 / sqrt(746)", y[3], 25 / sqrt(746), tol);
+    if (run(ctx, 2, 2, VKD_GRAM_SPATIAL, 0, x, zero, y, dx))
         return;
-    }
-    expect("spatial G = F^T F: [0][0] = 1*1 + 3*3", y[0], 10, tol);
-    expect("spatial G[0][1] = 1*2 + 3*4", y[1], 14, tol);
-    expect("spatial G[1][1] = 2*2 + 4*4", y[3], 20, tol);
-    if (run(ctx, 2, 2, VKD_GRAM_SPATIAL, 1, x, zero, y, dx)) {
-        failures++;
+    vkd_test_expect("spatial G = F^T F: [0][0] = 1*1 + 3*3", y[0], 10, tol);
+    vkd_test_expect("spatial G[0][1] = 1*2 + 3*4", y[1], 14, tol);
+    vkd_test_expect("spatial G[1][1] = 2*2 + 4*4", y[3], 20, tol);
+    if (run(ctx, 2, 2, VKD_GRAM_SPATIAL, 1, x, zero, y, dx))
         return;
-    }
-    expect("normalised spatial y[0][1] = 14 / sqrt(296)", y[1], 14 / sqrt(296), tol);
-    expect("normalised spatial y[1][0] = 14 / sqrt(596)", y[2], 14 / sqrt(596), tol);
+    vkd_test_expect("normalised spatial y[0][1] = 14 / sqrt(296)", y[1], 14 / sqrt(296), tol);
+    vkd_test_expect("normalised spatial y[1][0] = 14 / sqrt(596)", y[2], 14 / sqrt(596), tol);
 
     const double dy_c[4] = {1, 0, 0, 0}, dy_s[4] = {0, 1, 0, 0};
-    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 0, x, dy_c, y, dx)) {
-        failures++;
+    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 0, x, dy_c, y, dx))
         return;
-    }
-    expect("raw channel dF = (dy + dy^T) F: dF[0][0] = 2*1", dx[0], 2, tol);
-    expect("raw channel dF[0][1] = 2*2", dx[1], 4, tol);
-    expect("raw channel dF[1][0] = 0", dx[2], 0, tol);
-    if (run(ctx, 2, 2, VKD_GRAM_SPATIAL, 0, x, dy_s, y, dx)) {
-        failures++;
+    vkd_test_expect("raw channel dF = (dy + dy^T) F: dF[0][0] = 2*1", dx[0], 2, tol);
+    vkd_test_expect("raw channel dF[0][1] = 2*2", dx[1], 4, tol);
+    vkd_test_expect("raw channel dF[1][0] = 0", dx[2], 0, tol);
+    if (run(ctx, 2, 2, VKD_GRAM_SPATIAL, 0, x, dy_s, y, dx))
         return;
-    }
-    expect("raw spatial dF = F (dy + dy^T): dF[0][0] = 2", dx[0], 2, tol);
-    expect("raw spatial dF[0][1] = 1", dx[1], 1, tol);
-    expect("raw spatial dF[1][0] = 4", dx[2], 4, tol);
-    expect("raw spatial dF[1][1] = 3", dx[3], 3, tol);
+    vkd_test_expect("raw spatial dF = F (dy + dy^T): dF[0][0] = 2", dx[0], 2, tol);
+    vkd_test_expect("raw spatial dF[0][1] = 1", dx[1], 1, tol);
+    vkd_test_expect("raw spatial dF[1][0] = 4", dx[2], 4, tol);
+    vkd_test_expect("raw spatial dF[1][1] = 3", dx[3], 3, tol);
 
     const double xz[4] = {0, 0, 3, 4}, ones[4] = {1, 1, 1, 1};
-    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 1, xz, ones, y, dx)) {
-        failures++;
+    if (run(ctx, 2, 2, VKD_GRAM_CHANNEL, 1, xz, ones, y, dx))
         return;
-    }
     double inv_eps = 1.0 / (double)VKD_CORR_EPS;
-    expect("eps branch: zero row stays 0 (y[0][0])", y[0], 0, 0);
-    expect("eps branch: zero row stays 0 (y[0][1])", y[1], 0, 0);
-    expect("eps branch: y[1] = [0, 25] / 25, y[1][1]", y[3], 1, tol);
-    expect("eps branch: dF[0][0] = 3 (1/eps + 0.04)", dx[0], 3 * (inv_eps + 0.04), tol);
-    expect("eps branch: dF[0][1] = 4 (1/eps + 0.04)", dx[1], 4 * (inv_eps + 0.04), tol);
-    expect("eps branch: dF[1][0] = 0", dx[2], 0, tol);
+    vkd_test_expect("eps branch: zero row stays 0 (y[0][0])", y[0], 0, 0);
+    vkd_test_expect("eps branch: zero row stays 0 (y[0][1])", y[1], 0, 0);
+    vkd_test_expect("eps branch: y[1] = [0, 25] / 25, y[1][1]", y[3], 1, tol);
+    vkd_test_expect("eps branch: dF[0][0] = 3 (1/eps + 0.04)", dx[0], 3 * (inv_eps + 0.04), tol);
+    vkd_test_expect("eps branch: dF[0][1] = 4 (1/eps + 0.04)", dx[1], 4 * (inv_eps + 0.04), tol);
+    vkd_test_expect("eps branch: dF[1][0] = 0", dx[2], 0, tol);
 }
 
 /* (gpu) Two runs of one recorded executor give the same bits, and the raw Gram is exactly
@@ -165,32 +121,28 @@ static void determinism(struct vkd_context *ctx, enum vkd_gram_mode mode, int no
         x[i] = (float)(-1 + 2 * vkd_rng_uniform(&rng));
     for (size_t i = 0; i < ny; i++)
         dy[i] = (float)(-1 + 2 * vkd_rng_uniform(&rng));
-    struct vkd_vk *e;
-    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK;
+    struct vkd_test_exec e;
+    int rc = vkd_test_exec_create(&e, ctx, g, VKD_PROG_FORWARD | VKD_PROG_BACKWARD);
     for (int r = 0; r < 2 && !rc; r++)
-        rc = vkd_vk_write(e, xi, x) != VKD_OK || vkd_vk_write(e, si, dy) != VKD_OK ||
-             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, yi, y[r]) != VKD_OK ||
-             vkd_vk_read(e, vkd_graph_tensor_at(g, xi)->grad, dx[r]) != VKD_OK;
-    if (rc) {
-        printf("FAIL: device: %s\n", vkd_context_error(ctx));
-        failures++;
-    } else {
-        vkd_vk_destroy(e);
+        rc = vkd_test_exec_write(&e, xi, x) || vkd_test_exec_write(&e, si, dy) ||
+             vkd_test_exec_run(&e) || vkd_test_exec_read(&e, yi, y[r]) ||
+             vkd_test_exec_read(&e, vkd_graph_tensor_at(g, xi)->grad, dx[r]);
+    vkd_test_exec_destroy(&e);
+    if (!rc) {
         char what[96];
         snprintf(what, sizeof(what), "%s %s: two runs, same bits (y, dx)",
                  mode == VKD_GRAM_CHANNEL ? "channel" : "spatial", normalize ? "nrm" : "raw");
-        expect(what,
-               memcmp(y[0], y[1], ny * sizeof(double)) == 0 &&
-                   memcmp(dx[0], dx[1], nx * sizeof(double)) == 0,
-               1, 0);
+        vkd_test_expect(what,
+                        memcmp(y[0], y[1], ny * sizeof(double)) == 0 &&
+                            memcmp(dx[0], dx[1], nx * sizeof(double)) == 0,
+                        1, 0);
         if (!normalize) {
             int sym = 1;
             for (size_t m = 0; m < nm; m++)
                 for (size_t a = 0; a < R; a++)
                     for (size_t b = 0; b < R; b++)
                         sym &= y[0][(m * R + a) * R + b] == y[0][(m * R + b) * R + a];
-            expect("raw G exactly symmetric (mirrored tiles)", sym, 1, 0);
+            vkd_test_expect("raw G exactly symmetric (mirrored tiles)", sym, 1, 0);
         }
     }
     free(x), free(dy), free(y[0]), free(y[1]), free(dx[0]), free(dx[1]);
@@ -237,7 +189,8 @@ static void eps_fd(enum vkd_gram_mode mode, int C, int H, int W, int gh, int gw)
         s[i] = -1 + 2 * vkd_rng_uniform(&rng);
     vkd_ref_forward(e);
     const double *norms = vkd_ref_data(e, vkd_graph_find(g, "gram.norms"));
-    expect("eps FD: the tiny row's norm is below eps (row 0 of matrix 0)", norms[0] < 1e-12, 1, 0);
+    vkd_test_expect("eps FD: the tiny row's norm is below eps (row 0 of matrix 0)",
+                    norms[0] < 1e-12, 1, 0);
     vkd_ref_backward(e);
     double *an = malloc(nx * sizeof(double));
     memcpy(an, vkd_ref_data(e, vkd_graph_tensor_at(g, xi)->grad), nx * sizeof(double));
@@ -260,7 +213,7 @@ static void eps_fd(enum vkd_gram_mode mode, int C, int H, int W, int gh, int gw)
     char what[96];
     snprintf(what, sizeof(what), "eps FD %s 2x%dx%dx%d g%dx%d: max err / tol <= 1",
              mode == VKD_GRAM_CHANNEL ? "chan" : "spat", C, H, W, gh, gw);
-    expect(what, worst <= 1, 1, 0);
+    vkd_test_expect(what, worst <= 1, 1, 0);
     printf("     (largest |gradient| %.3g: the eps row's 1/eps scale; worst err/tol %.3g)\n", amax,
            worst);
     free(an);
@@ -268,24 +221,21 @@ static void eps_fd(enum vkd_gram_mode mode, int C, int H, int W, int gh, int gw)
     vkd_graph_destroy(g);
 }
 
+static void hand_checks(struct vkd_context *ctx)
+{
+    values(ctx);
+    if (ctx) {
+        determinism(ctx, VKD_GRAM_CHANNEL, 0);
+        determinism(ctx, VKD_GRAM_SPATIAL, 1);
+    } else {
+        eps_fd(VKD_GRAM_CHANNEL, 3, 2, 2, 1, 1);
+        eps_fd(VKD_GRAM_CHANNEL, 5, 4, 2, 2, 1);
+        eps_fd(VKD_GRAM_SPATIAL, 4, 2, 3, 1, 1);
+        eps_fd(VKD_GRAM_SPATIAL, 3, 4, 4, 2, 2);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        hand_checks(ctx);
-        if (ctx) {
-            determinism(ctx, VKD_GRAM_CHANNEL, 0);
-            determinism(ctx, VKD_GRAM_SPATIAL, 1);
-            failures += vkd_test_context_done(ctx);
-        } else {
-            eps_fd(VKD_GRAM_CHANNEL, 3, 2, 2, 1, 1);
-            eps_fd(VKD_GRAM_CHANNEL, 5, 4, 2, 2, 1);
-            eps_fd(VKD_GRAM_SPATIAL, 4, 2, 3, 1, 1);
-            eps_fd(VKD_GRAM_SPATIAL, 3, 4, 4, 2, 2);
-        }
-    }
-    int rc = vkd_test_family_main(argc, argv, "correlation");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "correlation", hand_checks);
 }
