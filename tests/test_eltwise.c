@@ -13,51 +13,9 @@
  */
 #include <math.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "testutil.h"
 #include "vkd_ops.h"
-
-static int failures;
-
-/* |got - want| <= rel |want| (+ abs). */
-static void expect(const char *what, double got, double want, double rel, double abs)
-{
-    int ok = fabs(got - want) <= rel * fabs(want) + abs;
-    printf("%-4s hand %-62s got %.12g want %.12g\n", ok ? "ok" : "FAIL", what, got, want);
-    failures += !ok;
-}
-
-/* Runs graph g (finalized) with inputs in[i] <- src[i] and reads out[i] -> dst[i] on the
- * reference (ctx NULL) or the device. sgd: also the update. */
-static int run(struct vkd_context *ctx, struct vkd_graph *g, int n_in, const int *in,
-               const double *const *src, int n_out, const int *out, double *const *dst, int sgd)
-{
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        for (int i = 0; i < n_in; i++)
-            memcpy(vkd_ref_data(e, in[i]), src[i],
-                   vkd_tensor_numel(vkd_graph_tensor_at(g, in[i])) * sizeof(double));
-        sgd ? vkd_ref_step(e) : (vkd_ref_forward(e), vkd_ref_backward(e));
-        for (int i = 0; i < n_out; i++)
-            memcpy(dst[i], vkd_ref_data(e, out[i]),
-                   vkd_tensor_numel(vkd_graph_tensor_at(g, out[i])) * sizeof(double));
-        vkd_ref_destroy(e);
-        return 0;
-    }
-    struct vkd_vk *e = NULL;
-    struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | (sgd ? VKD_PROG_UPDATE : 0), 0};
-    int rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK;
-    for (int i = 0; !rc && i < n_in; i++)
-        rc = vkd_vk_write(e, in[i], src[i]) != VKD_OK;
-    rc = rc || vkd_vk_run(e) != VKD_OK;
-    for (int i = 0; !rc && i < n_out; i++)
-        rc = vkd_vk_read(e, out[i], dst[i]) != VKD_OK;
-    if (rc)
-        printf("FAIL: device: %s\n", vkd_context_error(ctx));
-    vkd_vk_destroy(e);
-    return rc;
-}
 
 static void sigmoid_checks(struct vkd_context *ctx)
 {
@@ -70,21 +28,17 @@ static void sigmoid_checks(struct vkd_context *ctx)
     vkd_graph_seed(g, y, s);
     vkd_graph_finalize(g, 0);
     double xv[2] = {-30, 30}, dyv[2] = {1, 1}, yv[2], dxv[2];
-    int in[2] = {x, s}, out[2] = {y, vkd_graph_tensor_at(g, x)->grad};
-    const double *src[2] = {xv, dyv};
-    double *dst[2] = {yv, dxv};
-    if (run(ctx, g, 2, in, src, 2, out, dst, 0)) {
-        failures++;
+    if (vkd_test_run_seeded(ctx, g, x, y, s, xv, dyv, yv, dxv)) {
         vkd_graph_destroy(g);
         return;
     }
     /* Device: the bound of engine/cases/eltwise.c at R = 30, (15 + 4R) u, with its factor 8. */
     double rel = ctx ? 8 * (15 + 4 * 30) * ldexp(1, -24) : 1e-12;
-    expect("sigmoid(-30) = e^-30 / (1 + e^-30)", yv[0], y_m30, rel, 0);
-    expect("sigmoid(30) = 1 - 9.4e-14 (1 in fp32)", yv[1], 0.99999999999990642377, 0,
-           ctx ? ldexp(1, -24) : 1e-15);
-    expect("sigmoid'(-30) = e^-30 / (1 + e^-30)^2", dxv[0], d30, rel, 0);
-    expect("sigmoid'(30) = sigmoid'(-30), not 0", dxv[1], d30, rel, 0);
+    vkd_test_expect_near("sigmoid(-30) = e^-30 / (1 + e^-30)", yv[0], y_m30, rel, 0);
+    vkd_test_expect_near("sigmoid(30) = 1 - 9.4e-14 (1 in fp32)", yv[1], 0.99999999999990642377, 0,
+                         ctx ? ldexp(1, -24) : 1e-15);
+    vkd_test_expect_near("sigmoid'(-30) = e^-30 / (1 + e^-30)^2", dxv[0], d30, rel, 0);
+    vkd_test_expect_near("sigmoid'(30) = sigmoid'(-30), not 0", dxv[1], d30, rel, 0);
     vkd_graph_destroy(g);
     if (ctx)
         return;
@@ -102,8 +56,8 @@ static void sigmoid_checks(struct vkd_context *ctx)
         vkd_ref_forward(e);
         f[k] = vkd_ref_data(e, y)[0];
     }
-    expect("central difference of sigmoid at -30, relative 1e-6", (f[0] - f[1]) / (2 * h), d30,
-           1e-6, 0);
+    vkd_test_expect_near("central difference of sigmoid at -30, relative 1e-6",
+                         (f[0] - f[1]) / (2 * h), d30, 1e-6, 0);
     vkd_ref_destroy(e);
     vkd_graph_destroy(g);
 }
@@ -120,37 +74,41 @@ static void stop_grad_checks(struct vkd_context *ctx)
     vkd_graph_loss(g, l, -1);
     if (vkd_graph_finalize(g, 1) != VKD_OK) {
         printf("FAIL: stop_grad graph: %s\n", vkd_graph_error(g));
-        failures++;
+        vkd_test_failed(1);
         vkd_graph_destroy(g);
         return;
     }
     if (!ctx) {
-        expect("stop_grad: its output requires no gradient",
-               vkd_graph_tensor_at(g, sg)->requires_grad, 0, 0, 0);
-        expect("stop_grad: its output has no gradient tensor", vkd_graph_tensor_at(g, sg)->grad, -1,
-               0, 0);
-        expect("stop_grad: backward = loss seed + sqdiff (no relu, no stop_grad)",
-               vkd_graph_node_count(g, 1), 2, 0, 0);
+        vkd_test_expect_near("stop_grad: its output requires no gradient",
+                             vkd_graph_tensor_at(g, sg)->requires_grad, 0, 0, 0);
+        vkd_test_expect_near("stop_grad: its output has no gradient tensor",
+                             vkd_graph_tensor_at(g, sg)->grad, -1, 0, 0);
+        vkd_test_expect_near("stop_grad: backward = loss seed + sqdiff (no relu, no stop_grad)",
+                             vkd_graph_node_count(g, 1), 2, 0, 0);
     }
     double wv[3] = {0.5, -0.25, 2}, bv[3] = {1, 1, -1}, step[VKD_SP_COUNT] = {0};
     step[VKD_SP_LR] = 0.1;
     step[VKD_SP_MOMENTUM] = 0.9;
     double gw[3] = {7, 7, 7}, gb[3], wafter[3], lv;
-    int in[3] = {w, b, vkd_graph_step_params(g)};
-    const double *src[3] = {wv, bv, step};
-    int out[4] = {vkd_graph_tensor_at(g, w)->grad, vkd_graph_tensor_at(g, b)->grad, w, l};
-    double *dst[4] = {gw, gb, wafter, &lv};
-    if (!run(ctx, g, 3, in, src, 4, out, dst, 1)) {
+    /* forward, backward and the SGD update, then w's gradient, b's, w itself and L */
+    struct vkd_test_exec e;
+    int rc =
+        vkd_test_exec_create(&e, ctx, g, VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE) ||
+        vkd_test_exec_write(&e, w, wv) || vkd_test_exec_write(&e, b, bv) ||
+        vkd_test_exec_write(&e, vkd_graph_step_params(g), step) || vkd_test_exec_run(&e) ||
+        vkd_test_exec_read(&e, vkd_graph_tensor_at(g, w)->grad, gw) ||
+        vkd_test_exec_read(&e, vkd_graph_tensor_at(g, b)->grad, gb) ||
+        vkd_test_exec_read(&e, w, wafter) || vkd_test_exec_read(&e, l, &lv);
+    vkd_test_exec_destroy(&e);
+    if (!rc) {
         /* relu(w) = [0.5, 0, 2]; d = relu(w) - b = [-0.5, -1, 3]; L = 0.25 + 1 + 9 */
-        expect("stop_grad: L = sum (relu(w) - b)^2", lv, 10.25, 1e-6, 0);
-        expect("stop_grad: db[0] = -2 d[0]", gb[0], 1, 1e-6, 0);
-        expect("stop_grad: db[2] = -2 d[2]", gb[2], -6, 1e-6, 0);
+        vkd_test_expect_near("stop_grad: L = sum (relu(w) - b)^2", lv, 10.25, 1e-6, 0);
+        vkd_test_expect_near("stop_grad: db[0] = -2 d[0]", gb[0], 1, 1e-6, 0);
+        vkd_test_expect_near("stop_grad: db[2] = -2 d[2]", gb[2], -6, 1e-6, 0);
         for (int i = 0; i < 3; i++) {
-            expect("stop_grad: w's gradient stays 0", gw[i], 0, 0, 0);
-            expect("stop_grad: SGD leaves w unchanged", wafter[i], wv[i], 0, 0);
+            vkd_test_expect_near("stop_grad: w's gradient stays 0", gw[i], 0, 0, 0);
+            vkd_test_expect_near("stop_grad: SGD leaves w unchanged", wafter[i], wv[i], 0, 0);
         }
-    } else {
-        failures++;
     }
     vkd_graph_destroy(g);
 }
@@ -184,19 +142,15 @@ static int cpu_kernels_check(void)
     return fails + vkd_test_context_done(ctx);
 }
 
+static void hand_checks(struct vkd_context *ctx)
+{
+    sigmoid_checks(ctx);
+    stop_grad_checks(ctx);
+    if (ctx)
+        vkd_test_failed(cpu_kernels_check());
+}
+
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        sigmoid_checks(ctx);
-        stop_grad_checks(ctx);
-        if (ctx) {
-            failures += vkd_test_context_done(ctx);
-            failures += cpu_kernels_check();
-        }
-    }
-    int rc = vkd_test_family_main(argc, argv, "eltwise");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "eltwise", hand_checks);
 }

@@ -13,24 +13,11 @@
  * 40, 0].
  */
 #include <math.h>
-#include <stdio.h>
-#include <string.h>
 
 #include "testutil.h"
 #include "vkd_ops.h"
 
-static int failures;
-
-static void expect(const char *what, const double *got, const double *want, int n)
-{
-    int ok = 1;
-    for (int i = 0; i < n; i++)
-        ok &= got[i] == want[i]; /* copies: exact */
-    printf("%-4s hand %s\n", ok ? "ok" : "FAIL", what);
-    failures += !ok;
-}
-
-static void hand_checks(struct vkd_context *ctx)
+static void concat_check(struct vkd_context *ctx)
 {
     struct vkd_graph *g = vkd_graph_create();
     int a = vkd_graph_input(g, "a", VKD_F32, 1, 1, 1, 2);
@@ -50,43 +37,22 @@ static void hand_checks(struct vkd_context *ctx)
     const double av[2] = {1, 2}, bv[4] = {3, 4, 5, 6}, dyv[6] = {10, 11, 12, 13, 14, 15};
     const double dsv[2] = {100, 200};
     double yv[6], sv[2], da[2], db[4];
-    int ga = vkd_graph_tensor_at(g, a)->grad, gb = vkd_graph_tensor_at(g, b)->grad, rc = 0;
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, a), av, sizeof(av));
-        memcpy(vkd_ref_data(e, b), bv, sizeof(bv));
-        memcpy(vkd_ref_data(e, dy), dyv, sizeof(dyv));
-        memcpy(vkd_ref_data(e, ds), dsv, sizeof(dsv));
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        memcpy(yv, vkd_ref_data(e, y), sizeof(yv));
-        memcpy(sv, vkd_ref_data(e, s), sizeof(sv));
-        memcpy(da, vkd_ref_data(e, ga), sizeof(da));
-        memcpy(db, vkd_ref_data(e, gb), sizeof(db));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e = NULL;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, a, av) != VKD_OK ||
-             vkd_vk_write(e, b, bv) != VKD_OK || vkd_vk_write(e, dy, dyv) != VKD_OK ||
-             vkd_vk_write(e, ds, dsv) != VKD_OK || vkd_vk_run(e) != VKD_OK ||
-             vkd_vk_read(e, y, yv) != VKD_OK || vkd_vk_read(e, s, sv) != VKD_OK ||
-             vkd_vk_read(e, ga, da) != VKD_OK || vkd_vk_read(e, gb, db) != VKD_OK;
-        if (rc)
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-        vkd_vk_destroy(e);
-    }
+    const struct vkd_test_in in[] = {{a, av}, {b, bv}, {dy, dyv}, {ds, dsv}};
+    const struct vkd_test_out out[] = {{y, yv},
+                                       {s, sv},
+                                       {vkd_graph_tensor_at(g, a)->grad, da},
+                                       {vkd_graph_tensor_at(g, b)->grad, db}};
+    int rc = vkd_test_run_graph(ctx, g, in, 4, out, 4);
     vkd_graph_destroy(g);
-    if (rc) {
-        failures++;
+    if (rc)
         return;
-    }
     const double want_y[6] = {1, 2, 3, 4, 5, 6}, want_s[2] = {3, 4};
     const double want_da[2] = {10, 11}, want_db[4] = {112, 213, 14, 15};
-    expect("concat([1, 2], [3, 4, 5, 6]) = [1 .. 6]", yv, want_y, 6);
-    expect("split channel [1, 2) of it = [3, 4]", sv, want_s, 2);
-    expect("concat backward: da = dy[0:2]", da, want_da, 2);
-    expect("concat backward: db = dy[2:6] + the split's [100, 200] on channel 1", db, want_db, 4);
+    vkd_test_expect_all("concat([1, 2], [3, 4, 5, 6]) = [1 .. 6]", yv, want_y, 6, 0);
+    vkd_test_expect_all("split channel [1, 2) of it = [3, 4]", sv, want_s, 2, 0);
+    vkd_test_expect_all("concat backward: da = dy[0:2]", da, want_da, 2, 0);
+    vkd_test_expect_all("concat backward: db = dy[2:6] + the split's [100, 200] on channel 1", db,
+                        want_db, 4, 0);
 }
 
 /* The slices of x (3, 1, 1, 2) = [1 .. 6] described at the top; alone: only the middle one. */
@@ -110,53 +76,26 @@ static void slice_check(struct vkd_context *ctx, int alone)
     vkd_graph_finalize(g, 0);
     const double xv[6] = {1, 2, 3, 4, 5, 6}, dav[2] = {10, 20}, dpv[2] = {30, 40};
     double yav[2] = {0}, ypv[2], ynv[2] = {0}, dx[6];
-    int gx = vkd_graph_tensor_at(g, x)->grad, rc = 0;
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, x), xv, sizeof(xv));
-        memcpy(vkd_ref_data(e, da), dav, sizeof(dav));
-        memcpy(vkd_ref_data(e, dp), dpv, sizeof(dpv));
-        memcpy(vkd_ref_data(e, dc), xv, sizeof(xv));
-        for (int i = 0; i < 6; i++)
-            vkd_ref_data(e, gx)[i] = NAN; /* stale memory: all of dx must be written */
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        memcpy(ypv, vkd_ref_data(e, yp), sizeof(ypv));
-        if (!alone) {
-            memcpy(yav, vkd_ref_data(e, ya), sizeof(yav));
-            memcpy(ynv, vkd_ref_data(e, yn), sizeof(ynv));
-        }
-        memcpy(dx, vkd_ref_data(e, gx), sizeof(dx));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e = NULL;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        const double nan6[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, x, xv) != VKD_OK ||
-             vkd_vk_write(e, da, dav) != VKD_OK || vkd_vk_write(e, dp, dpv) != VKD_OK ||
-             vkd_vk_write(e, dc, xv) != VKD_OK || vkd_vk_write(e, gx, nan6) != VKD_OK ||
-             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, yp, ypv) != VKD_OK ||
-             (!alone && (vkd_vk_read(e, ya, yav) != VKD_OK || vkd_vk_read(e, yn, ynv) != VKD_OK)) ||
-             vkd_vk_read(e, gx, dx) != VKD_OK;
-        if (rc)
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-        vkd_vk_destroy(e);
-    }
+    /* dx starts as NaN, as stale memory would: all of it must be written */
+    const double nan6[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
+    int gx = vkd_graph_tensor_at(g, x)->grad;
+    const struct vkd_test_in in[] = {{x, xv}, {da, dav}, {dp, dpv}, {dc, xv}, {gx, nan6}};
+    const struct vkd_test_out out[] = {{yp, ypv}, {ya, yav}, {yn, ynv}, {gx, dx}};
+    int rc = vkd_test_run_graph(ctx, g, in, 5, out, 4);
     vkd_graph_destroy(g);
-    if (rc) {
-        failures++;
+    if (rc)
         return;
-    }
     const double want_p[2] = {3, 4}, want_alone[6] = {0, 0, 30, 40, 0, 0};
     const double want_a[2] = {1, 2}, want_n[2] = {5, 6}, want_dx[6] = {11, 22, 33, 44, 5, 6};
-    expect("batch slice [1, 2) of [1 .. 6] (3 samples of 2) = [3, 4]", ypv, want_p, 2);
+    vkd_test_expect_all("batch slice [1, 2) of [1 .. 6] (3 samples of 2) = [3, 4]", ypv, want_p, 2,
+                        0);
     if (alone) {
-        expect("middle slice alone: dx = [0, 0, 30, 40, 0, 0]", dx, want_alone, 6);
+        vkd_test_expect_all("middle slice alone: dx = [0, 0, 30, 40, 0, 0]", dx, want_alone, 6, 0);
         return;
     }
-    expect("anchor third = [1, 2]", yav, want_a, 2);
-    expect("negative third = [5, 6]", ynv, want_n, 2);
-    expect("thirds + copy: dx = [11, 22, 33, 44, 5, 6]", dx, want_dx, 6);
+    vkd_test_expect_all("anchor third = [1, 2]", yav, want_a, 2, 0);
+    vkd_test_expect_all("negative third = [5, 6]", ynv, want_n, 2, 0);
+    vkd_test_expect_all("thirds + copy: dx = [11, 22, 33, 44, 5, 6]", dx, want_dx, 6, 0);
 }
 
 static void triplet_check(struct vkd_context *ctx)
@@ -171,51 +110,29 @@ static void triplet_check(struct vkd_context *ctx)
     const double xv[6] = {1, 2, 3, 4, 5, 6}, dpv[2] = {30, 40};
     const double nan6[6] = {NAN, NAN, NAN, NAN, NAN, NAN};
     double ypv[2], dx[6];
-    int gx = vkd_graph_tensor_at(g, x)->grad, rc = 0;
-    if (!ctx) {
-        struct vkd_ref *e = vkd_ref_create(g);
-        memcpy(vkd_ref_data(e, x), xv, sizeof(xv));
-        memcpy(vkd_ref_data(e, dp), dpv, sizeof(dpv));
-        memcpy(vkd_ref_data(e, gx), nan6, sizeof(nan6)); /* stale memory */
-        vkd_ref_forward(e);
-        vkd_ref_backward(e);
-        memcpy(ypv, vkd_ref_data(e, yp), sizeof(ypv));
-        memcpy(dx, vkd_ref_data(e, gx), sizeof(dx));
-        vkd_ref_destroy(e);
-    } else {
-        struct vkd_vk *e = NULL;
-        struct vkd_vk_desc d = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        rc = vkd_vk_create(ctx, g, &d, &e) != VKD_OK || vkd_vk_write(e, x, xv) != VKD_OK ||
-             vkd_vk_write(e, dp, dpv) != VKD_OK || vkd_vk_write(e, gx, nan6) != VKD_OK ||
-             vkd_vk_run(e) != VKD_OK || vkd_vk_read(e, yp, ypv) != VKD_OK ||
-             vkd_vk_read(e, gx, dx) != VKD_OK;
-        if (rc)
-            printf("FAIL: device: %s\n", vkd_context_error(ctx));
-        vkd_vk_destroy(e);
-    }
+    int gx = vkd_graph_tensor_at(g, x)->grad;
+    /* dx starts as NaN (stale memory) */
+    const struct vkd_test_in in[] = {{x, xv}, {dp, dpv}, {gx, nan6}};
+    const struct vkd_test_out out[] = {{yp, ypv}, {gx, dx}};
+    int rc = vkd_test_run_graph(ctx, g, in, 3, out, 2);
     vkd_graph_destroy(g);
-    if (rc) {
-        failures++;
+    if (rc)
         return;
-    }
     const double want_p[2] = {2, 5}, want_dx[6] = {0, 30, 0, 0, 40, 0};
-    expect("positives of interleaved triplets [1 .. 6] = [2, 5]", ypv, want_p, 2);
-    expect("... alone: dx = [0, 30, 0, 0, 40, 0]", dx, want_dx, 6);
+    vkd_test_expect_all("positives of interleaved triplets [1 .. 6] = [2, 5]", ypv, want_p, 2, 0);
+    vkd_test_expect_all("... alone: dx = [0, 30, 0, 0, 40, 0]", dx, want_dx, 6, 0);
+}
+
+/* Copies: every check is exact (tolerance 0). */
+static void hand_checks(struct vkd_context *ctx)
+{
+    concat_check(ctx);
+    slice_check(ctx, 0);
+    slice_check(ctx, 1);
+    triplet_check(ctx);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "cpu") == 0 || strcmp(argv[1], "gpu") == 0)) {
-        struct vkd_context *ctx = strcmp(argv[1], "gpu") == 0 ? vkd_test_context() : NULL;
-        hand_checks(ctx);
-        slice_check(ctx, 0);
-        slice_check(ctx, 1);
-        triplet_check(ctx);
-        if (ctx)
-            failures += vkd_test_context_done(ctx);
-    }
-    int rc = vkd_test_family_main(argc, argv, "shape");
-    if (failures)
-        printf("FAIL: %d hand check(s)\n", failures);
-    return rc ? rc : failures ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "shape", hand_checks);
 }
