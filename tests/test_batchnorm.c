@@ -113,68 +113,22 @@ static int hand_compare(const char *mode, const char *where, const struct hand_g
     return ok;
 }
 
-static void hand_ref(const struct hand *h, const struct hand_expect *e, struct hand_got *got)
+/* One step of h with the inputs and running statistics of e, on the reference (ctx NULL) or the
+ * shaders. 0 on success. */
+static int hand_run(struct vkd_context *ctx, const struct hand *h, const struct hand_expect *e,
+                    struct hand_got *got)
 {
-    struct vkd_ref *r = vkd_ref_create(h->g);
-    if (!r) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    memcpy(vkd_ref_data(r, h->x), hand_x, sizeof(hand_x));
-    memcpy(vkd_ref_data(r, h->dy), hand_dy, sizeof(hand_dy));
-    vkd_ref_data(r, h->gamma)[0] = 2.0;
-    vkd_ref_data(r, h->beta)[0] = 0.5;
-    vkd_ref_data(r, h->rm)[0] = e->rm0;
-    vkd_ref_data(r, h->rv)[0] = e->rv0;
-    vkd_ref_forward(r);
-    vkd_ref_backward(r);
     const struct vkd_graph *g = h->g;
-    memcpy(got->y, vkd_ref_data(r, h->y), sizeof(got->y));
-    memcpy(got->dx, vkd_ref_data(r, vkd_graph_tensor_at(g, h->x)->grad), sizeof(got->dx));
-    got->rm = vkd_ref_data(r, h->rm)[0];
-    got->rv = vkd_ref_data(r, h->rv)[0];
-    got->dgamma = vkd_ref_data(r, vkd_graph_tensor_at(g, h->gamma)->grad)[0];
-    got->dbeta = vkd_ref_data(r, vkd_graph_tensor_at(g, h->beta)->grad)[0];
-    vkd_ref_destroy(r);
-}
-
-static enum vkd_status hand_vk(struct vkd_context *ctx, const struct hand *h,
-                               const struct hand_expect *e, struct hand_got *got)
-{
-    struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-    struct vkd_vk *vk;
-    enum vkd_status s = vkd_vk_create(ctx, h->g, &desc, &vk);
-    if (s != VKD_OK)
-        return s;
-    const struct vkd_graph *g = h->g;
-    double gamma = 2.0, beta = 0.5;
-    s = vkd_vk_write(vk, h->x, hand_x);
-    if (s == VKD_OK)
-        s = vkd_vk_write(vk, h->dy, hand_dy);
-    if (s == VKD_OK)
-        s = vkd_vk_write(vk, h->gamma, &gamma);
-    if (s == VKD_OK)
-        s = vkd_vk_write(vk, h->beta, &beta);
-    if (s == VKD_OK)
-        s = vkd_vk_write(vk, h->rm, &e->rm0);
-    if (s == VKD_OK)
-        s = vkd_vk_write(vk, h->rv, &e->rv0);
-    if (s == VKD_OK)
-        s = vkd_vk_run(vk);
-    if (s == VKD_OK)
-        s = vkd_vk_read(vk, h->y, got->y);
-    if (s == VKD_OK)
-        s = vkd_vk_read(vk, vkd_graph_tensor_at(g, h->x)->grad, got->dx);
-    if (s == VKD_OK)
-        s = vkd_vk_read(vk, h->rm, &got->rm);
-    if (s == VKD_OK)
-        s = vkd_vk_read(vk, h->rv, &got->rv);
-    if (s == VKD_OK)
-        s = vkd_vk_read(vk, vkd_graph_tensor_at(g, h->gamma)->grad, &got->dgamma);
-    if (s == VKD_OK)
-        s = vkd_vk_read(vk, vkd_graph_tensor_at(g, h->beta)->grad, &got->dbeta);
-    vkd_vk_destroy(vk);
-    return s;
+    const double gamma = 2.0, beta = 0.5;
+    const struct vkd_test_in in[] = {{h->x, hand_x},   {h->dy, hand_dy}, {h->gamma, &gamma},
+                                     {h->beta, &beta}, {h->rm, &e->rm0}, {h->rv, &e->rv0}};
+    const struct vkd_test_out out[] = {{h->y, got->y},
+                                       {vkd_graph_tensor_at(g, h->x)->grad, got->dx},
+                                       {h->rm, &got->rm},
+                                       {h->rv, &got->rv},
+                                       {vkd_graph_tensor_at(g, h->gamma)->grad, &got->dgamma},
+                                       {vkd_graph_tensor_at(g, h->beta)->grad, &got->dbeta}};
+    return vkd_test_run_graph(ctx, g, in, 6, out, 6);
 }
 
 /* Returns the number of failures. */
@@ -191,17 +145,13 @@ static int hand_checks(struct vkd_context *ctx)
             failed++;
             continue;
         }
-        struct hand_got got;
-        hand_ref(&h, e, &got);
-        failed += !hand_compare(mode, "reference", &got, e);
-        if (ctx) {
-            enum vkd_status s = hand_vk(ctx, &h, e, &got);
-            if (s != VKD_OK) {
-                printf("FAIL  hand %s: %s\n", mode, vkd_context_error(ctx));
+        /* the reference, then with ctx the shaders */
+        for (int dev = 0; dev < (ctx ? 2 : 1); dev++) {
+            struct hand_got got;
+            if (hand_run(dev ? ctx : NULL, &h, e, &got))
                 failed++;
-            } else {
-                failed += !hand_compare(mode, "shaders", &got, e);
-            }
+            else
+                failed += !hand_compare(mode, dev ? "shaders" : "reference", &got, e);
         }
         vkd_graph_destroy(h.g);
     }

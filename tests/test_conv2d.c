@@ -9,7 +9,6 @@
  * in `gpu` mode, on the shaders. In `gpu` mode also: a layer whose weight gradient is split over
  * many workgroups gives the same bits on every run.
  */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,86 +109,40 @@ static const struct hand hands[] = {
 };
 /* clang-format on */
 
-static int expect(const char *what, const char *engine, const char *tensor, const double *got,
-                  const double *want, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!(fabs(got[i] - want[i]) <= 1e-6 * (1 + fabs(want[i])))) {
-            printf("FAIL  conv2d hand %s (%s): %s[%zu] = %.9g, want %.9g\n", what, engine, tensor,
-                   i, got[i], want[i]);
-            return 1;
-        }
-    printf("ok    conv2d hand %s (%s): %s\n", what, engine, tensor);
-    return 0;
-}
-
-/* Runs one hand case on the reference and, with ctx, on the GPU. Returns the failures. */
-static int run_hand(struct vkd_context *ctx, const struct hand *h)
+/* Runs one hand case on the reference and, with ctx, on the GPU; each tensor is one check. */
+static void run_hand(struct vkd_context *ctx, const struct hand *h)
 {
     struct conv_graph c = conv_graph(h->xs, h->ws, h->b != NULL, h->stride, h->pad, h->groups);
     const struct vkd_graph *g = c.g;
-    const struct {
-        int t;
-        const double *in, *out, *grad;
-        const char *name;
-    } t[4] = {
-        {c.x, h->x, NULL, h->dx, "x"},
-        {c.w, h->w, NULL, h->dw, "w"},
-        {c.b, h->b, NULL, h->db, "b"},
-        {c.y, NULL, h->y, NULL, "y"},
+    double y[64], dx[64], dw[64], db[64];
+    const struct vkd_test_in in[] = {{c.x, h->x}, {c.w, h->w}, {c.b, h->b}, {c.dy, h->dy}};
+    const struct vkd_test_out out[] = {
+        {c.y, y},
+        {vkd_graph_tensor_at(g, c.x)->grad, dx},
+        {vkd_graph_tensor_at(g, c.w)->grad, dw},
+        {c.b >= 0 ? vkd_graph_tensor_at(g, c.b)->grad : -1, db},
     };
-    int fails = 0;
-    struct vkd_ref *ref = vkd_ref_create(g);
-    double *buf = malloc(sizeof(double) * 64);
-    if (!ref || !buf) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    for (int i = 0; i < 3; i++)
-        if (t[i].t >= 0)
-            memcpy(vkd_ref_data(ref, t[i].t), t[i].in, sizeof(double) * numel(g, t[i].t));
-    memcpy(vkd_ref_data(ref, c.dy), h->dy, sizeof(double) * numel(g, c.dy));
-    vkd_ref_forward(ref);
-    vkd_ref_backward(ref);
-    fails += expect(h->what, "ref", "y", vkd_ref_data(ref, c.y), h->y, numel(g, c.y));
-    for (int i = 0; i < 3; i++)
-        if (t[i].t >= 0)
-            fails += expect(h->what, "ref", t[i].name,
-                            vkd_ref_data(ref, vkd_graph_tensor_at(g, t[i].t)->grad), t[i].grad,
-                            numel(g, t[i].t));
-    vkd_ref_destroy(ref);
-
-    if (ctx) {
-        struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 0};
-        struct vkd_vk *vk;
-        enum vkd_status s = vkd_vk_create(ctx, g, &desc, &vk);
-        for (int i = 0; s == VKD_OK && i < 3; i++)
-            if (t[i].t >= 0)
-                s = vkd_vk_write(vk, t[i].t, t[i].in);
-        if (s == VKD_OK)
-            s = vkd_vk_write(vk, c.dy, h->dy);
-        if (s == VKD_OK)
-            s = vkd_vk_run(vk);
-        if (s == VKD_OK)
-            s = vkd_vk_read(vk, c.y, buf);
-        if (s == VKD_OK)
-            fails += expect(h->what, "gpu", "y", buf, h->y, numel(g, c.y));
-        for (int i = 0; s == VKD_OK && i < 3; i++) {
-            if (t[i].t < 0)
-                continue;
-            s = vkd_vk_read(vk, vkd_graph_tensor_at(g, t[i].t)->grad, buf);
-            if (s == VKD_OK)
-                fails += expect(h->what, "gpu", t[i].name, buf, t[i].grad, numel(g, t[i].t));
+    for (int dev = 0; dev < (ctx ? 2 : 1); dev++) {
+        if (vkd_test_run_graph(dev ? ctx : NULL, g, in, 4, out, 4))
+            continue;
+        const char *engine = dev ? "gpu" : "ref";
+        const struct {
+            const char *name;
+            const double *got, *want;
+            size_t n;
+        } t[4] = {
+            {"y", y, h->y, numel(g, c.y)},
+            {"x", dx, h->dx, numel(g, c.x)},
+            {"w", dw, h->dw, numel(g, c.w)},
+            {"b", db, h->db, c.b >= 0 ? numel(g, c.b) : 0},
+        };
+        for (int i = 0; i < (c.b >= 0 ? 4 : 3); i++) {
+            char what[128];
+            snprintf(what, sizeof(what), "conv2d %s (%s): %s", h->what, engine, t[i].name);
+            vkd_test_expect_all(what, t[i].got, t[i].want, (int)t[i].n, 1e-6, 1e-6);
         }
-        if (s != VKD_OK) {
-            printf("FAIL  conv2d hand %s (gpu): %s\n", h->what, vkd_context_error(ctx));
-            fails++;
-        }
-        vkd_vk_destroy(vk);
     }
-    free(buf);
     vkd_graph_destroy(c.g);
-    return fails;
 }
 
 /* ---- determinism --------------------------------------------------------------------------- */
@@ -294,22 +247,17 @@ static int run_cpu_kernels(void)
     return fails + vkd_test_context_done(ctx);
 }
 
+static void hand_checks(struct vkd_context *ctx)
+{
+    for (size_t i = 0; i < sizeof(hands) / sizeof(hands[0]); i++)
+        run_hand(ctx, &hands[i]);
+    if (ctx) {
+        vkd_test_failed(run_twice(ctx));
+        vkd_test_failed(run_cpu_kernels());
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2 || (strcmp(argv[1], "cpu") != 0 && strcmp(argv[1], "gpu") != 0))
-        return vkd_test_family_main(argc, argv, "conv2d"); /* prints the usage */
-    int gpu = strcmp(argv[1], "gpu") == 0;
-    struct vkd_context *ctx = gpu ? vkd_test_context() : NULL;
-    int fails = 0;
-    for (size_t i = 0; i < sizeof(hands) / sizeof(hands[0]); i++)
-        fails += run_hand(ctx, &hands[i]);
-    if (ctx) {
-        fails += run_twice(ctx);
-        fails += vkd_test_context_done(ctx);
-        fails += run_cpu_kernels();
-    }
-    int rc = vkd_test_family_main(argc, argv, "conv2d");
-    if (fails)
-        printf("%d hand/determinism check(s) failed\n", fails);
-    return rc ? rc : fails ? 1 : 0;
+    return vkd_test_hand_main(argc, argv, "conv2d", hand_checks);
 }

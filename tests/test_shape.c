@@ -48,11 +48,11 @@ static void concat_check(struct vkd_context *ctx)
         return;
     const double want_y[6] = {1, 2, 3, 4, 5, 6}, want_s[2] = {3, 4};
     const double want_da[2] = {10, 11}, want_db[4] = {112, 213, 14, 15};
-    vkd_test_expect_all("concat([1, 2], [3, 4, 5, 6]) = [1 .. 6]", yv, want_y, 6, 0);
-    vkd_test_expect_all("split channel [1, 2) of it = [3, 4]", sv, want_s, 2, 0);
-    vkd_test_expect_all("concat backward: da = dy[0:2]", da, want_da, 2, 0);
+    vkd_test_expect_all("concat([1, 2], [3, 4, 5, 6]) = [1 .. 6]", yv, want_y, 6, 0, 0);
+    vkd_test_expect_all("split channel [1, 2) of it = [3, 4]", sv, want_s, 2, 0, 0);
+    vkd_test_expect_all("concat backward: da = dy[0:2]", da, want_da, 2, 0, 0);
     vkd_test_expect_all("concat backward: db = dy[2:6] + the split's [100, 200] on channel 1", db,
-                        want_db, 4, 0);
+                        want_db, 4, 0, 0);
 }
 
 /* The slices of x (3, 1, 1, 2) = [1 .. 6] described at the top; alone: only the middle one. */
@@ -88,14 +88,15 @@ static void slice_check(struct vkd_context *ctx, int alone)
     const double want_p[2] = {3, 4}, want_alone[6] = {0, 0, 30, 40, 0, 0};
     const double want_a[2] = {1, 2}, want_n[2] = {5, 6}, want_dx[6] = {11, 22, 33, 44, 5, 6};
     vkd_test_expect_all("batch slice [1, 2) of [1 .. 6] (3 samples of 2) = [3, 4]", ypv, want_p, 2,
-                        0);
+                        0, 0);
     if (alone) {
-        vkd_test_expect_all("middle slice alone: dx = [0, 0, 30, 40, 0, 0]", dx, want_alone, 6, 0);
+        vkd_test_expect_all("middle slice alone: dx = [0, 0, 30, 40, 0, 0]", dx, want_alone, 6, 0,
+                            0);
         return;
     }
-    vkd_test_expect_all("anchor third = [1, 2]", yav, want_a, 2, 0);
-    vkd_test_expect_all("negative third = [5, 6]", ynv, want_n, 2, 0);
-    vkd_test_expect_all("thirds + copy: dx = [11, 22, 33, 44, 5, 6]", dx, want_dx, 6, 0);
+    vkd_test_expect_all("anchor third = [1, 2]", yav, want_a, 2, 0, 0);
+    vkd_test_expect_all("negative third = [5, 6]", ynv, want_n, 2, 0, 0);
+    vkd_test_expect_all("thirds + copy: dx = [11, 22, 33, 44, 5, 6]", dx, want_dx, 6, 0, 0);
 }
 
 static void triplet_check(struct vkd_context *ctx)
@@ -119,8 +120,9 @@ static void triplet_check(struct vkd_context *ctx)
     if (rc)
         return;
     const double want_p[2] = {2, 5}, want_dx[6] = {0, 30, 0, 0, 40, 0};
-    vkd_test_expect_all("positives of interleaved triplets [1 .. 6] = [2, 5]", ypv, want_p, 2, 0);
-    vkd_test_expect_all("... alone: dx = [0, 30, 0, 0, 40, 0]", dx, want_dx, 6, 0);
+    vkd_test_expect_all("positives of interleaved triplets [1 .. 6] = [2, 5]", ypv, want_p, 2, 0,
+                        0);
+    vkd_test_expect_all("... alone: dx = [0, 30, 0, 0, 40, 0]", dx, want_dx, 6, 0, 0);
 }
 
 /* Copies: every check is exact (tolerance 0). */

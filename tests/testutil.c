@@ -195,14 +195,17 @@ int vkd_test_expect_near(const char *what, double got, double want, double rel, 
     return report(what, ok, got, want);
 }
 
-int vkd_test_expect_all(const char *what, const double *got, const double *want, int n, double tol)
+int vkd_test_expect_all(const char *what, const double *got, const double *want, int n, double rel,
+                        double abs)
 {
-    int ok = 1;
     for (int i = 0; i < n; i++)
-        ok &= fabs(got[i] - want[i]) <= tol * (1 + fabs(want[i]));
-    printf("%-4s hand %s\n", ok ? "ok" : "FAIL", what);
-    hand_failures += !ok;
-    return ok;
+        if (!(fabs(got[i] - want[i]) <= rel * fabs(want[i]) + abs)) {
+            printf("FAIL hand %s: [%d] got %.9g want %.9g\n", what, i, got[i], want[i]);
+            hand_failures++;
+            return 0;
+        }
+    printf("ok   hand %s\n", what);
+    return 1;
 }
 
 int vkd_test_check(const char *what, int ok)

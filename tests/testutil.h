@@ -59,9 +59,10 @@ void vkd_test_print_row(const struct vkd_check_row *r);
 int vkd_test_expect(const char *what, double got, double want, double tol);
 /* The same with |got - want| <= rel |want| + abs; a NaN want asks for a NaN. */
 int vkd_test_expect_near(const char *what, double got, double want, double rel, double abs);
-/* got[0..n-1] against want[] element by element as vkd_test_expect; one line "ok   hand <what>"
- * for the lot. */
-int vkd_test_expect_all(const char *what, const double *got, const double *want, int n, double tol);
+/* got[0..n-1] against want[] element by element, |got - want| <= rel |want| + abs; one line
+ * "ok   hand <what>" for the lot, or FAIL with the first element that is off. */
+int vkd_test_expect_all(const char *what, const double *got, const double *want, int n, double rel,
+                        double abs);
 /* A condition the test computed itself (bit-for-bit comparisons, a shape): "ok   <what>". */
 int vkd_test_check(const char *what, int ok);
 /* Counts n failures that the test reported itself (vkd_test_kernels_ran's, say). */
