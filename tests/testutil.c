@@ -310,9 +310,17 @@ int vkd_test_run_graph(struct vkd_context *ctx, const struct vkd_graph *g,
     return rc;
 }
 
-int vkd_test_run_seeded(struct vkd_context *ctx, const struct vkd_graph *g, int xi, int yi, int si,
+int vkd_test_run_seeded(struct vkd_context *ctx, struct vkd_graph *g, int xi, int yi,
                         const double *x, const double *dy, double *y, double *dx)
 {
+    const struct vkd_tensor *ty = vkd_graph_tensor_at(g, yi);
+    int si = vkd_graph_input(g, "dy", VKD_F32, ty->n, ty->c, ty->h, ty->w);
+    vkd_graph_seed(g, yi, si);
+    if (vkd_graph_finalize(g, 0) != VKD_OK) {
+        printf("FAIL: graph: %s\n", vkd_graph_error(g));
+        hand_failures++;
+        return 1;
+    }
     const struct vkd_test_in in[] = {{xi, x}, {si, dy}};
     const struct vkd_test_out out[] = {{yi, y}, {vkd_graph_tensor_at(g, xi)->grad, dx}};
     return vkd_test_run_graph(ctx, g, in, 2, out, 2);

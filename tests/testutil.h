@@ -110,9 +110,10 @@ int vkd_test_run_graph(struct vkd_context *ctx, const struct vkd_graph *g,
                        const struct vkd_test_in *in, int n_in, const struct vkd_test_out *out,
                        int n_out);
 
-/* The most common of them: a graph y = f(x) seeded at y with the INPUT si (L = sum(y * dy)).
- * Writes x and dy, reads y and x's gradient dx. */
-int vkd_test_run_seeded(struct vkd_context *ctx, const struct vkd_graph *g, int xi, int yi, int si,
+/* The most common of them, an op y = f(x) under L = sum(y * dy): seeds y with a new INPUT of
+ * y's shape, finalizes g, writes x and dy, runs forward and backward and reads y and x's
+ * gradient dx. The caller destroys g. */
+int vkd_test_run_seeded(struct vkd_context *ctx, struct vkd_graph *g, int xi, int yi,
                         const double *x, const double *dy, double *y, double *dx);
 
 /* main() of an op-family test with hand checks. With argv[1] `cpu`, hand(NULL) on the reference;
