@@ -220,11 +220,6 @@ void vkd_test_failed(int n)
     hand_failures += n;
 }
 
-int vkd_test_hand_failures(void)
-{
-    return hand_failures;
-}
-
 /* Prints and counts a failed executor call; returns 1 for `return exec_fail(...)`. */
 static int exec_fail(const struct vkd_test_exec *x, const char *what)
 {

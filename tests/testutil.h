@@ -67,8 +67,6 @@ int vkd_test_expect_all(const char *what, const double *got, const double *want,
 int vkd_test_check(const char *what, int ok);
 /* Counts n failures that the test reported itself (vkd_test_kernels_ran's, say). */
 void vkd_test_failed(int n);
-/* The failures counted so far. */
-int vkd_test_hand_failures(void);
 
 /* One host array per tensor: numel(t) doubles in the tensor's NCHW order (labels hold integer
  * values). t < 0 (an optional tensor this graph does not have) is skipped. */
