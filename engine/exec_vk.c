@@ -40,6 +40,7 @@ struct vkd_vk {
     uint64_t n_record, n_submit;
     uint64_t device_bytes;
     int timestamps;
+    int interleaved; /* phase 0 runs the interleaved step list (the plan chose it, plan.c) */
 };
 
 /* ---- planning ----------------------------------------------------------------------------------- */
@@ -63,6 +64,7 @@ static enum vkd_status plan(struct vkd_vk *e, const struct vkd_vk_desc *desc)
         free(po);
         return ps;
     }
+    e->interleaved = po->interleaved;
     int nb = po->n, hv[VKD_PLAN_MAX_BUFFERS], shared[VKD_PLAN_MAX_BUFFERS];
     VkDeviceSize sizes[VKD_PLAN_MAX_BUFFERS];
     memcpy(hv, po->host_visible, sizeof(hv));
@@ -252,14 +254,14 @@ void vkd_rec_dispatch(struct vkd_rec *r, enum vkd_kernel_id k, const struct vkd_
 
 /* ---- recording ----------------------------------------------------------------------------------- */
 
-/* Phase 0 records the lists selected by `program`; other phases their forward nodes only. */
+/* Phase 0 records the lists selected by `program` (in the order the plan chose, plan.c);
+ * other phases their forward nodes only. */
 static void record_lists(struct vkd_rec *r, unsigned program, int phase)
 {
-    for (int list = 0; list < 3; list++) {
-        if (phase == 0 ? !(program & (1u << list)) : list != 0)
-            continue;
+    int lists[3], n_lists = vkd_graph_program_lists(r->e->g, program, r->e->interleaved, phase, lists);
+    for (int l = 0; l < n_lists; l++) {
         const struct vkd_call *calls;
-        int n = vkd_graph_list(r->e->g, list, &calls);
+        int n = vkd_graph_list(r->e->g, lists[l], &calls);
         for (int i = 0; i < n; i++) {
             const struct vkd_node *node = vkd_graph_node(r->e->g, calls[i].node);
             if (node->phase != phase)

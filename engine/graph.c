@@ -29,8 +29,10 @@ struct vkd_graph {
     int n_t, cap_t;
     struct vkd_node *nodes;
     int n_nodes, cap_nodes;
-    struct vkd_call *list[3]; /* forward, backward, update */
-    int n_list[3], cap_list[3];
+    /* forward, backward, update; then phase 0's forward and backward interleaved (schedule.c) */
+    struct vkd_call *list[VKD_LIST_COUNT];
+    int n_list[VKD_LIST_COUNT], cap_list[VKD_LIST_COUNT];
+    int step_parts; /* parts of the interleaved step (schedule.c); 1: it is the plain order */
     struct vkd_seed *seeds;
     int n_seeds, cap_seeds;
     int step_params;
@@ -83,7 +85,7 @@ void vkd_graph_destroy(struct vkd_graph *g)
         return;
     free(g->t);
     free(g->nodes);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < VKD_LIST_COUNT; i++)
         free(g->list[i]);
     free(g->seeds);
     free(g);
@@ -224,6 +226,33 @@ int vkd_graph_list(const struct vkd_graph *g, int list, const struct vkd_call **
 {
     *calls = g->list[list];
     return g->n_list[list];
+}
+
+int vkd_graph_program_lists(const struct vkd_graph *g, unsigned program, int interleave,
+                            int phase, int lists[3])
+{
+    unsigned fb = VKD_PROG_FORWARD | VKD_PROG_BACKWARD;
+    int n = 0;
+    if (phase != 0) {
+        lists[n++] = VKD_LIST_FORWARD;
+        return n;
+    }
+    if (interleave && g->step_parts > 1 && (program & fb) == fb) {
+        lists[n++] = VKD_LIST_STEP;
+    } else {
+        if (program & VKD_PROG_FORWARD)
+            lists[n++] = VKD_LIST_FORWARD;
+        if (program & VKD_PROG_BACKWARD)
+            lists[n++] = VKD_LIST_BACKWARD;
+    }
+    if (program & VKD_PROG_UPDATE)
+        lists[n++] = VKD_LIST_UPDATE;
+    return n;
+}
+
+int vkd_graph_step_parts(const struct vkd_graph *g)
+{
+    return g->step_parts;
 }
 
 int vkd_graph_node_count(const struct vkd_graph *g, int list)
@@ -423,6 +452,8 @@ enum vkd_status vkd_graph_finalize(struct vkd_graph *g, int sgd)
     make_grads(g, flat_param, &flat_grad);
     if (derive_backward(g) < 0)
         return VKD_ERR_INVALID;
+    g->step_parts = vkd_schedule_step(g, &g->list[VKD_LIST_STEP], &g->n_list[VKD_LIST_STEP]);
+    g->cap_list[VKD_LIST_STEP] = g->n_list[VKD_LIST_STEP];
     if (sgd && flat_param >= 0) {
         const struct vkd_tensor *fp = &g->t[flat_param];
         int mom = vkd_graph_tensor(g, "momentum.flat", VKD_T_OPT, VKD_F32, fp->n, 1, 1, 1);

@@ -37,6 +37,7 @@ struct vkd_plan_out {
     int host_visible[VKD_PLAN_MAX_BUFFERS];
     int shared[VKD_PLAN_MAX_BUFFERS]; /* tensors share it by lifetime (plan.c) */
     int n;                  /* buffers */
+    int interleaved;        /* phase 0 runs VKD_LIST_STEP: the executor records that order */
 };
 struct vkd_vk_desc;
 enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
@@ -190,7 +191,23 @@ struct vkd_call {
     int pass;
 };
 const struct vkd_node *vkd_graph_node(const struct vkd_graph *g, int i);
+/* The call lists of a finalized graph. VKD_LIST_FORWARD holds every phase's forward calls (an
+ * executor runs those of one phase); the others are phase 0's. VKD_LIST_STEP is forward and
+ * backward interleaved (schedule.c). */
+enum { VKD_LIST_FORWARD, VKD_LIST_BACKWARD, VKD_LIST_UPDATE, VKD_LIST_STEP, VKD_LIST_COUNT };
 int vkd_graph_list(const struct vkd_graph *g, int list, const struct vkd_call **calls);
+/* The lists `phase` runs for `program` (VKD_PROG_* bits), in order, into lists[]; returns how
+ * many. Phases other than 0 run their forward calls only. With interleave, phase 0's forward and
+ * backward are the one VKD_LIST_STEP where that order differs from the plain one (the graph's
+ * gradients fall into parts, schedule.c); the update always comes last. The executor and the
+ * memory planner walk the same lists. */
+int vkd_graph_program_lists(const struct vkd_graph *g, unsigned program, int interleave,
+                            int phase, int lists[3]);
+/* Parts of the interleaved step: 1 when it is the plain order. */
+int vkd_graph_step_parts(const struct vkd_graph *g);
+/* schedule.c: phase 0's forward and backward calls interleaved part by part into a new array
+ * *out of *n_out calls (finalize's last step). Returns the number of parts. */
+int vkd_schedule_step(const struct vkd_graph *g, struct vkd_call **out, int *n_out);
 /* Backward seeds (vkd_graph_loss / vkd_graph_seed): src >= 0 for a seed input, else a loss
  * whose weight is step[slot] (1.0 when slot < 0). */
 int vkd_graph_seed_count(const struct vkd_graph *g);

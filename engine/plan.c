@@ -9,7 +9,11 @@
  *     activations never need memory at the same time;
  *   - with reuse on (vkd_vk_desc.reuse), a tensor is live only from the first to the last
  *     call that touches it in its phase's recorded order: forward, then backward (a node's
- *     backward may read any of its inputs and outputs and their gradients), then the update. A
+ *     backward may read any of its inputs and outputs and their gradients), then the update.
+ *     Where a training step's gradients fall into independent parts (a student cut into modules
+ *     by stop-gradients), the forward and backward are also planned interleaved part by part
+ *     (schedule.c: a module's backward before the next module's forward, so its activations die
+ *     early), and that order is recorded when its plan is smaller (vkd_plan_out.interleaved). A
  *     frozen teacher's activations that no loss reads are dead as soon as the next layer has
  *     read them; the evaluation phases keep a few layers' worth; whatever backward needs stays.
  *     An activation's gradient lives from its first writer's backward (the consumer that comes
@@ -136,8 +140,8 @@ static void shareable(const struct vkd_graph *g, int reuse, int *phase_of)
 
 /* phase_of[t]: the one phase whose calls touch shareable root t, -1 for several (or none, or
  * a read first), -2 for roots that are not shareable; first/last: the calls that touch it. */
-static void lifetimes(const struct vkd_graph *g, unsigned program, int reuse, const int *keep,
-                      int n_keep, int *phase_of, long *first, long *last)
+static void lifetimes(const struct vkd_graph *g, unsigned program, int reuse, int interleave,
+                      const int *keep, int n_keep, int *phase_of, long *first, long *last)
 {
     int n = vkd_graph_tensor_count(g);
     struct timeline tl = {g, phase_of, first, last, 0};
@@ -146,11 +150,10 @@ static void lifetimes(const struct vkd_graph *g, unsigned program, int reuse, co
         first[i] = -1, last[i] = -1;
     long phase_end[VKD_MAX_PHASES];
     for (int p = 0; p < VKD_MAX_PHASES; p++) {
-        for (int list = 0; list < 3; list++) {
-            if (p == 0 ? !(program & (1u << list)) : list != 0)
-                continue;
+        int lists[3], n_lists = vkd_graph_program_lists(g, program, interleave, p, lists);
+        for (int l = 0; l < n_lists; l++) {
             const struct vkd_call *calls;
-            int nc = vkd_graph_list(g, list, &calls);
+            int nc = vkd_graph_list(g, lists[l], &calls);
             for (int c = 0; c < nc; c++) {
                 const struct vkd_node *node = vkd_graph_node(g, calls[c].node);
                 if (node->phase != p)
@@ -204,8 +207,10 @@ static VkDeviceSize fit(const struct arena *a, const struct life *l, const struc
     return off + l->bytes <= a->limit ? off : a->limit;
 }
 
-enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
-                         const struct vkd_vk_desc *desc, struct vkd_plan_out *out)
+/* The plan of every tensor with phase 0 walking the plain lists or the interleaved step. */
+static enum vkd_status plan_order(struct vkd_context *ctx, const struct vkd_graph *g,
+                                  const struct vkd_vk_desc *desc, int interleave,
+                                  struct vkd_plan_out *out)
 {
     int n = vkd_graph_tensor_count(g), rc = -1;
     int *phase_of = malloc(sizeof(int) * (size_t)(n ? n : 1));
@@ -218,7 +223,8 @@ enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
     out->n = 0;
     if (!phase_of || !first || !last || !lives || !tmp)
         goto done;
-    lifetimes(g, desc->program, desc->reuse, desc->keep, desc->n_keep, phase_of, first, last);
+    lifetimes(g, desc->program, desc->reuse, interleave, desc->keep, desc->n_keep, phase_of, first,
+              last);
 
     /* tensors with memory of their own: host-visible ones, then the rest of the device ones */
     for (int cls = 1; cls >= 0; cls--) {
@@ -296,4 +302,45 @@ done:
     return vkd_fail(ctx, out->n == VKD_PLAN_MAX_BUFFERS ? VKD_ERR_INVALID : VKD_ERR_OUT_OF_MEMORY,
                     out->n == VKD_PLAN_MAX_BUFFERS ? "the graph needs too many buffers"
                                                    : "out of host memory");
+}
+
+static VkDeviceSize total_bytes(const struct vkd_plan_out *p)
+{
+    VkDeviceSize sum = 0;
+    for (int b = 0; b < p->n; b++)
+        sum += p->size[b];
+    return sum;
+}
+
+enum vkd_status vkd_plan(struct vkd_context *ctx, const struct vkd_graph *g,
+                         const struct vkd_vk_desc *desc, struct vkd_plan_out *out)
+{
+    out->interleaved = 0;
+    enum vkd_status s = plan_order(ctx, g, desc, 0, out);
+    if (s != VKD_OK || !desc->reuse || desc->plain_order || vkd_graph_step_parts(g) < 2)
+        return s;
+    /* The interleaved step (schedule.c), where it needs less memory than the plain order: the
+     * first-fit placement is a heuristic, and a part's forward moved after another's backward
+     * can make what it reads live longer. Otherwise the plain plan stands. */
+    int n = vkd_graph_tensor_count(g);
+    struct vkd_plan_out *alt = calloc(1, sizeof(*alt));
+    if (alt) {
+        alt->buf_of = malloc(sizeof(int) * (size_t)n);
+        alt->byte_off = malloc(sizeof(VkDeviceSize) * (size_t)n);
+    }
+    if (!alt || !alt->buf_of || !alt->byte_off) {
+        s = vkd_fail(ctx, VKD_ERR_OUT_OF_MEMORY, "out of host memory");
+    } else if (plan_order(ctx, g, desc, 1, alt) == VKD_OK && total_bytes(alt) < total_bytes(out)) {
+        int *buf_of = out->buf_of;
+        VkDeviceSize *byte_off = out->byte_off;
+        memcpy(buf_of, alt->buf_of, sizeof(int) * (size_t)n);
+        memcpy(byte_off, alt->byte_off, sizeof(VkDeviceSize) * (size_t)n);
+        *out = *alt;
+        out->buf_of = buf_of, out->byte_off = byte_off;
+        out->interleaved = 1;
+    }
+    if (alt)
+        free(alt->buf_of), free(alt->byte_off);
+    free(alt);
+    return s;
 }

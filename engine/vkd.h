@@ -208,6 +208,12 @@ struct vkd_vk_desc {
     /* Memory that tensors share by lifetime starts as NaN instead of zero, so a read before the
      * first write in a run shows (tests). Results of a correct graph do not change. */
     int poison;
+    /* With reuse, a training step (forward and backward) whose gradients fall into independent
+     * parts (a student cut into modules by stop-gradients) runs each part's backward as soon as
+     * its forward is done, where that needs less memory (engine/schedule.c); results are the
+     * same to the bit. 1: always the plain order, every forward call before every backward one
+     * (tests compare the two). */
+    int plain_order;
 };
 
 struct vkd_vk;

@@ -191,7 +191,7 @@ int kd_extra(struct kd_build *b, const char *key, int ndim, int n, int c, int h,
              enum init_kind init, double arg)
 {
     char name[VKD_NAME_LEN];
-    snprintf(name, sizeof(name), "distill.%s", key);
+    snprintf(name, sizeof(name), "distill.%.*s", VKD_NAME_LEN - 9, key);
     /* a frozen extra is state, as a teacher's weight: no gradient, never updated */
     int t = b->freeze ? vkd_graph_tensor(b->g, name, VKD_T_STATE, VKD_F32, n, c, h, w)
                       : vkd_graph_param(b->g, name, n, c, h, w);

@@ -15,6 +15,10 @@
  * Configurations: resnet8 training with an evaluation phase (the trainer's layout: phase 0 the
  * step, phase 1 a weight-sharing copy in evaluation mode), and the distillation graphs of
  * tests/test_distill_step.c (kd, ickd, lkd, lakd, sakd from a frozen teacher; corsd alone).
+ * Each configuration also checks the interleaved training step (engine/schedule.c): the number
+ * of independent gradient parts, that the plan takes the interleaved order exactly when it is
+ * smaller, and that it is smaller where the student is cut into modules (lakd): with reuse on,
+ * the executor above ran that order, so the bit-for-bit checks cover it.
  * Last, a gradient no node writes (an input's, read only through a stop-gradient) must still
  * read exactly zero with reuse and poison on: it is read first, so it keeps its own zeros.
  */
@@ -203,6 +207,24 @@ static void plan_shape(struct vkd_context *ctx, const struct vkd_graph *g,
     free(po->buf_of), free(po->byte_off), free(po);
 }
 
+/* Device bytes of the plan for desc; *interleaved: whether it chose the interleaved step. */
+static VkDeviceSize plan_bytes(struct vkd_context *ctx, const struct vkd_graph *g,
+                               const struct vkd_vk_desc *d, int *interleaved)
+{
+    int nt = vkd_graph_tensor_count(g);
+    struct vkd_plan_out *po = calloc(1, sizeof(*po));
+    po->buf_of = calloc((size_t)nt, sizeof(int));
+    po->byte_off = calloc((size_t)nt, sizeof(VkDeviceSize));
+    VkDeviceSize sum = 0;
+    if (vkd_plan(ctx, g, d, po) == VKD_OK)
+        for (int b = 0; b < po->n; b++)
+            sum += po->size[b];
+    if (interleaved)
+        *interleaved = po->interleaved;
+    free(po->buf_of), free(po->byte_off), free(po);
+    return sum;
+}
+
 static void step_inputs(struct run *r, struct vkd_vk *vk[2], struct vkd_rng *rng, int step)
 {
     float *x = malloc(sizeof(float) * (size_t)r->n * HW * HW);
@@ -240,7 +262,7 @@ static void step_inputs(struct run *r, struct vkd_vk *vk[2], struct vkd_rng *rng
 }
 
 static int config(struct vkd_context *ctx, const char *teacher, const char *method,
-                  const char *opts)
+                  const char *opts, int want_parts, int shrink)
 {
     struct run r = {0};
     char line[256];
@@ -326,6 +348,20 @@ static int config(struct vkd_context *ctx, const char *teacher, const char *meth
              "%.2f -> %.2f MiB",
              shared, flat_own ? "" : " NOT", off / 1048576.0, on / 1048576.0);
     check(shared > 0 && flat_own && on < off, line);
+    /* the interleaved step (engine/schedule.c): the graph has the gradient parts expected; the
+     * plan takes the interleaved order exactly when it is smaller than the plain one, and where
+     * the student is cut into modules (lakd, shrink), each module's backward runs before the
+     * next module's forward and the plan is smaller */
+    struct vkd_vk_desc plain = d[1];
+    plain.plain_order = 1;
+    int parts = vkd_graph_step_parts(g), interleaved = 0;
+    VkDeviceSize b_plain = plan_bytes(ctx, g, &plain, NULL), b_step = plan_bytes(ctx, g, &d[1], &interleaved);
+    snprintf(line, sizeof(line),
+             "%d gradient part(s), %s order: %.3f MiB (plain order %.3f MiB)", parts,
+             interleaved ? "interleaved" : "plain", b_step / 1048576.0, b_plain / 1048576.0);
+    check(b_step > 0 && parts == want_parts && b_step <= b_plain &&
+              interleaved == (b_step < b_plain) && (!shrink || interleaved),
+          line);
     free(a), free(b);
     vkd_vk_destroy(vk[0]), vkd_vk_destroy(vk[1]);
     model_free(&r.t), model_free(&r.s), model_free(&r.e), model_free(&r.kb.extras);
@@ -387,10 +423,16 @@ static int unwritten_gradient(struct vkd_context *ctx)
 int main(void)
 {
     struct vkd_context *ctx = vkd_test_context();
-    if (config(ctx, NULL, NULL, NULL) < 0 || config(ctx, "resnet8", "kd", NULL) < 0 ||
-        config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2") < 0 ||
-        config(ctx, "resnet8x4", "lakd", NULL) < 0 || config(ctx, "resnet8x4", "sakd", NULL) < 0 ||
-        config(ctx, "resnet8x4", "lkd", "k=2") < 0 || config(ctx, NULL, "corsd", NULL) < 0 ||
+    /* the last arguments: the step's gradient parts, and whether the interleaved order must
+     * shrink the plan (lakd: three modules cut by stop-gradients, with cut=0 one coupled
+     * student; sakd: the student and the classification branch trained on the teacher side) */
+    if (config(ctx, NULL, NULL, NULL, 1, 0) < 0 || config(ctx, "resnet8", "kd", NULL, 1, 0) < 0 ||
+        config(ctx, "resnet8", "ickd", "alpha=1,paper=1,grid_h=2,grid_w=2", 1, 0) < 0 ||
+        config(ctx, "resnet8x4", "lakd", NULL, 3, 1) < 0 ||
+        config(ctx, "resnet8x4", "lakd", "cut=0", 1, 0) < 0 ||
+        config(ctx, "resnet8x4", "sakd", NULL, 2, 0) < 0 ||
+        config(ctx, "resnet8x4", "lkd", "k=2", 1, 0) < 0 ||
+        config(ctx, NULL, "corsd", NULL, 1, 0) < 0 ||
         unwritten_gradient(ctx) < 0)
         failed++;
     if (vkd_test_context_done(ctx))
