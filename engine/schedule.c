@@ -23,11 +23,11 @@
  * (so its overwrite-then-add order too). tests/test_plan.c checks it bit for bit. A graph of one
  * part (KD, ICKD, ... all gradients meet in the student) gets the plain order back.
  *
- * Dependencies between forward calls: a call depends on the writer of every tensor it reads
- * (activations are written once) and, for the state a forward updates in place (batch norm's
- * running statistics, listed among its inputs), on the previous call touching that state. A
- * graph outside these rules (an activation written by two forward calls, a forward call reading
- * a gradient) keeps the plain order.
+ * Dependencies between forward calls: a call depends on the writer of every tensor it reads.
+ * That is the whole story when activations are written once, no forward call reads a gradient,
+ * and the state a forward call may update in place (batch norm's running statistics, listed
+ * among its inputs) belongs to that one call, so no other call, forward or backward, sees it
+ * change. A graph outside these rules keeps the plain order.
  */
 #include <stdlib.h>
 
@@ -71,49 +71,42 @@ static int grad_key(const struct sched *s, int gt, int flat_grad)
 /* The forward dependency lists (CSR). Returns 0, or -1 when the graph is outside the rules. */
 static int forward_deps(struct sched *s)
 {
-    int *writer = malloc(sizeof(int) * (size_t)s->nt), *last_touch = malloc(sizeof(int) * (size_t)s->nt);
+    int *writer = malloc(sizeof(int) * (size_t)s->nt);
     int cap = 16, n = 0, rc = 0;
     s->dep = malloc(sizeof(int) * (size_t)cap);
     s->dep_start = malloc(sizeof(int) * (size_t)(s->nf + 1));
-    VKD_ASSERT(writer && last_touch && s->dep && s->dep_start);
+    VKD_ASSERT(writer && s->dep && s->dep_start);
     for (int i = 0; i < s->nt; i++)
-        writer[i] = -1, last_touch[i] = -1;
+        writer[i] = -1;
     for (int q = 0; q < s->nf && rc == 0; q++) {
         const struct vkd_node *node = vkd_graph_node(s->g, s->fnode[q]);
         s->dep_start[q] = n;
-        for (int k = 0; k < node->n_in + node->n_out; k++) {
+        for (int k = 0; k < node->n_in + node->n_out && rc == 0; k++) {
             int is_in = k < node->n_in, t = is_in ? node->in[k] : node->out[k - node->n_in];
             if (t < 0)
                 continue;
-            int r = root_of(s->g, t), d = -1;
+            int r = root_of(s->g, t);
             enum vkd_tkind kind = vkd_graph_tensor_at(s->g, r)->kind;
-            if (kind == VKD_T_GRAD && is_in) {
+            int state = kind == VKD_T_STATE || kind == VKD_T_OPT;
+            if (is_in && kind == VKD_T_GRAD)
                 rc = -1; /* a forward call reading a gradient (scratch outputs are fine) */
-                break;
-            }
-            if (kind == VKD_T_STATE || kind == VKD_T_OPT) {
-                d = last_touch[r]; /* may be updated in place: keep the touches in order */
-                last_touch[r] = q;
-            } else if (is_in) {
-                d = writer[r];
-            } else if (writer[r] >= 0) {
-                rc = -1; /* written twice */
-                break;
-            } else {
+            else if ((state || !is_in) && writer[r] >= 0 && writer[r] != q)
+                rc = -1; /* an activation written twice, or state two calls touch (corsd's
+                          * relation networks: one batch norm for anchor, positive, negative) */
+            else if (state || !is_in)
                 writer[r] = q;
-            }
-            if (d >= 0) {
+            else if (writer[r] >= 0) {
                 if (n == cap) {
                     cap *= 2;
                     s->dep = realloc(s->dep, sizeof(int) * (size_t)cap);
                     VKD_ASSERT(s->dep);
                 }
-                s->dep[n++] = d;
+                s->dep[n++] = writer[r];
             }
         }
     }
     s->dep_start[s->nf] = n;
-    free(writer), free(last_touch);
+    free(writer);
     return rc;
 }
 
