@@ -571,3 +571,8 @@ uint64_t vkd_vk_device_bytes(const struct vkd_vk *e)
 {
     return e->device_bytes;
 }
+
+int vkd_vk_step_parts(const struct vkd_vk *e)
+{
+    return e->interleaved ? vkd_graph_step_parts(e->g) : 1;
+}

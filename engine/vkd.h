@@ -242,5 +242,8 @@ uint64_t vkd_vk_submit_count(const struct vkd_vk *e);
 int vkd_vk_pass_times(const struct vkd_vk *e, const char ***names, const double **ms);
 /* Bytes of device memory the executor holds. */
 uint64_t vkd_vk_device_bytes(const struct vkd_vk *e);
+/* The gradient parts whose forward and backward the recorded step interleaves (a student cut
+ * into modules: engine/schedule.c); 1 when it runs the plain order. */
+int vkd_vk_step_parts(const struct vkd_vk *e);
 
 #endif /* VKD_H */

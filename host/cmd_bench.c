@@ -262,6 +262,10 @@ int cmd_bench(int argc, char **argv)
            "%.1f MiB device memory; loss %.4f\n",
            med, ms[0], ms[steps - 1], steps, batch / (med / 1e3),
            (double)vkd_vk_device_bytes(vk) / (1 << 20), lossv);
+    if (vkd_vk_step_parts(vk) > 1)
+        printf("step order: forward and backward interleaved over %d gradient parts "
+               "(docs/ENGINE.md)\n",
+               vkd_vk_step_parts(vk));
     if (passes)
         print_passes(vk, ms[steps - 1]);
     free(ms);

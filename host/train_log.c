@@ -276,7 +276,7 @@ static void write_summary_json(const struct train_log *l, double best_top1, int 
 }
 
 void train_log_summary(struct train_log *l, double best_top1, int best_epoch,
-                       uint64_t device_bytes)
+                       uint64_t device_bytes, int step_parts)
 {
     double wall = now() - l->t0, mib = (double)device_bytes / (1 << 20);
     printf("\n  %-22s %.2f%% (epoch %d)\n", "best test top-1", best_top1, best_epoch);
@@ -286,7 +286,11 @@ void train_log_summary(struct train_log *l, double best_top1, int best_epoch,
     printf("  %-22s %d:%02d:%02d (%.1f s training, %.1f s other)\n", "time", (int)wall / 3600,
            (int)wall / 60 % 60, (int)wall % 60, l->train_s, wall - l->train_s);
     printf("  %-22s %.0f\n", "training images/s", l->train_s > 0 ? l->images / l->train_s : 0);
-    printf("  %-22s %.1f MiB\n", "device memory", mib);
+    if (step_parts > 1)
+        printf("  %-22s %.1f MiB (the step interleaved over %d gradient parts)\n",
+               "device memory", mib, step_parts);
+    else
+        printf("  %-22s %.1f MiB\n", "device memory", mib);
     printf("  %-22s %s\n", "device", l->device);
     printf("  %-22s %s/last.safetensors, best.safetensors, metrics.jsonl, summary.json\n",
            "written", l->out);

@@ -69,9 +69,9 @@ void train_log_end_progress(struct train_log *l);
 void train_log_epoch(struct train_log *l, const struct epoch_metrics *m);
 /* The end-of-run table on stdout, and the same numbers in OUT/summary.json (written to a temp
  * file and renamed). device_bytes: the device memory the run's executor held (its plan is
- * static, so this is also its peak). */
+ * static, so this is also its peak); step_parts: vkd_vk_step_parts, said beside it when > 1. */
 void train_log_summary(struct train_log *l, double best_top1, int best_epoch,
-                       uint64_t device_bytes);
+                       uint64_t device_bytes, int step_parts);
 void train_log_close(struct train_log *l);
 
 /* Debug-messenger sink: validation-layer messages to stderr. */

@@ -664,7 +664,7 @@ int train_run(const struct train_opts *oin)
     free(perm);
     if (rc == 0)
         train_log_summary(&s.log, s.meta.best_top1, s.meta.best_epoch,
-                          vkd_vk_device_bytes(s.vk));
+                          vkd_vk_device_bytes(s.vk), vkd_vk_step_parts(s.vk));
 out:
     session_free(&s);
     return rc;

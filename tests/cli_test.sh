@@ -58,6 +58,17 @@ if "$bin" devices >/dev/null 2>&1; then
         "$bin" bench --model resnet8 --method corsd "${tiny[@]}"
     check "bench lakd step with a method option" 0 "method lakd" -- \
         "$bin" bench --teacher-model resnet14 --model resnet8 --method lakd --opt staged=1 "${tiny[@]}"
+    # lakd's three modules (stop-gradients between the stages) make three gradient parts, whose
+    # forward and backward the step interleaves; kd's student is one part: the plain order
+    check "bench lakd step interleaved by module" 0 "interleaved over 3 gradient parts" -- \
+        "$bin" bench --teacher-model resnet14 --model resnet8 --method lakd "${tiny[@]}"
+    kd_out=$("$bin" bench --teacher-model resnet14 --model resnet8 "${tiny[@]}" 2>&1)
+    if grep -q "interleaved" <<<"$kd_out"; then
+        echo "FAIL bench kd step: plain order expected, output:"; echo "$kd_out" | tail -3
+        failed=$((failed + 1))
+    else
+        echo "ok   bench kd step keeps the plain order"; passed=$((passed + 1))
+    fi
 else
     echo "skip device checks: no Vulkan device"
 fi
