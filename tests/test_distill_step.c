@@ -151,19 +151,6 @@ static void init(struct run *r, struct vkd_ref *ref, struct vkd_rng *rng)
     }
 }
 
-static double rel_err(const double *a, const double *b, size_t n)
-{
-    double ss = 0, worst = 0;
-    for (size_t i = 0; i < n; i++)
-        ss += b[i] * b[i];
-    double rms = sqrt(ss / (double)n);
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs(a[i] - b[i]) / (fabs(b[i]) + rms + 1e-30);
-        if (!(e <= worst))
-            worst = isnan(e) ? INFINITY : e;
-    }
-    return worst;
-}
 
 static int passed, failed;
 
@@ -341,14 +328,15 @@ static int one(struct vkd_context *ctx, const char *teacher, const char *method,
                 if (pq->kind != VKD_T_PARAM || pq->parent < 0)
                     continue;
                 size_t m = vkd_tensor_numel(pq);
-                double e = rel_err(buf + pq->offset, vkd_ref_data(ref, t) + pq->offset, m);
+                double e =
+                    vkd_test_rel_err(buf + pq->offset, vkd_ref_data(ref, t) + pq->offset, m);
                 char line[160];
                 snprintf(line, sizeof(line), "momentum of %-24s rel err %.2e", pq->name, e);
                 check(e <= TOL, line);
             }
             continue;
         }
-        double e = rel_err(buf, vkd_ref_data(ref, t), n);
+        double e = vkd_test_rel_err(buf, vkd_ref_data(ref, t), n);
         char line[160];
         snprintf(line, sizeof(line), "%-36s rel err %.2e", tt->name, e);
         check(e <= TOL, line);
@@ -601,7 +589,7 @@ static int pretrain_one(struct vkd_context *ctx, uint64_t seed)
                 worst_t = fmax(worst_t, fmax(fabs(buf[j] - before[i][j]),
                                              fabs(rf[j] - before[i][j])));
         } else if (tt->kind == VKD_T_PARAM) {
-            double e = rel_err(buf, rf, n);
+            double e = vkd_test_rel_err(buf, rf, n);
             snprintf(line, sizeof(line), "%-36s rel err %.2e", tt->name, e);
             check(e <= TOL, line);
             caat++;

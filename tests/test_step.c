@@ -107,20 +107,6 @@ static void init_weights(struct net *m, struct vkd_ref *ref, struct vkd_rng *rng
     }
 }
 
-/* Worst |a - b| / (|b| + rms(b)) over a tensor. */
-static double rel_err(const double *a, const double *b, size_t n)
-{
-    double ss = 0, worst = 0;
-    for (size_t i = 0; i < n; i++)
-        ss += b[i] * b[i];
-    double rms = sqrt(ss / (double)n);
-    for (size_t i = 0; i < n; i++) {
-        double e = fabs(a[i] - b[i]) / (fabs(b[i]) + rms + 1e-30);
-        if (!(e <= worst))
-            worst = isnan(e) ? INFINITY : e;
-    }
-    return worst;
-}
 
 int main(void)
 {
@@ -191,7 +177,7 @@ int main(void)
               tt->kind == VKD_T_OPT))
             continue;
         vkd_vk_read(vk, t, buf);
-        double e = rel_err(buf, vkd_ref_data(ref, t), vkd_tensor_numel(tt));
+        double e = vkd_test_rel_err(buf, vkd_ref_data(ref, t), vkd_tensor_numel(tt));
         int ok = e <= TOL;
         printf("%-4s %-24s rel err %.2e\n", ok ? "ok" : "FAIL", tt->name, e);
         ok ? passed++ : failed++;

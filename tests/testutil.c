@@ -336,3 +336,17 @@ int vkd_test_hand_main(int argc, char **argv, const char *family,
         printf("FAIL: %d hand check(s)\n", hand_failures);
     return rc ? rc : hand_failures ? 1 : 0;
 }
+
+double vkd_test_rel_err(const double *a, const double *b, size_t n)
+{
+    double ss = 0, worst = 0;
+    for (size_t i = 0; i < n; i++)
+        ss += b[i] * b[i];
+    double rms = sqrt(ss / (double)n);
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs(a[i] - b[i]) / (fabs(b[i]) + rms + 1e-30);
+        if (!(e <= worst))
+            worst = isnan(e) ? INFINITY : e; /* a NaN anywhere is the worst error */
+    }
+    return worst;
+}

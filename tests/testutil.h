@@ -114,6 +114,10 @@ int vkd_test_run_graph(struct vkd_context *ctx, const struct vkd_graph *g,
 int vkd_test_run_seeded(struct vkd_context *ctx, struct vkd_graph *g, int xi, int yi,
                         const double *x, const double *dy, double *y, double *dx);
 
+/* Worst |a - b| / (|b| + rms(b)) over n values (whole-step comparisons: a value far below the
+ * tensor's rms is judged against the rms); INFINITY if any is NaN. */
+double vkd_test_rel_err(const double *a, const double *b, size_t n);
+
 /* main() of an op-family test with hand checks. With argv[1] `cpu`, hand(NULL) on the reference;
  * with `gpu`, hand(ctx) on vkd_test_context(), then the validation layer's verdict on ctx. Then
  * vkd_test_family_main over the family's cases. Prints "FAIL: N hand check(s)" when any hand
