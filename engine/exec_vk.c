@@ -258,7 +258,8 @@ void vkd_rec_dispatch(struct vkd_rec *r, enum vkd_kernel_id k, const struct vkd_
  * other phases their forward nodes only. */
 static void record_lists(struct vkd_rec *r, unsigned program, int phase)
 {
-    int lists[3], n_lists = vkd_graph_program_lists(r->e->g, program, r->e->interleaved, phase, lists);
+    int lists[3];
+    int n_lists = vkd_graph_program_lists(r->e->g, program, r->e->interleaved, phase, lists);
     for (int l = 0; l < n_lists; l++) {
         const struct vkd_call *calls;
         int n = vkd_graph_list(r->e->g, lists[l], &calls);

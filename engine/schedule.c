@@ -50,14 +50,14 @@ static int find(int *p, int x)
 struct sched {
     const struct vkd_graph *g;
     int nt;
-    int nf, nb;                /* phase-0 forward calls, backward calls */
-    const struct vkd_call *f;  /* forward list (all phases; fpos maps nodes to phase-0 order) */
-    const struct vkd_call *b;  /* backward list */
-    int *fnode;                /* per phase-0 forward position: its node */
-    int *fpos;                 /* per node: its phase-0 forward position, -1 */
-    int *dep, *dep_start;      /* per forward position: the positions it depends on (CSR) */
-    int *uf;                   /* union-find over tensors (gradient keys) */
-    int *part;                 /* per backward call: its part (a union-find root) */
+    int nf, nb;               /* phase-0 forward calls, backward calls */
+    const struct vkd_call *f; /* forward list (all phases; fpos maps nodes to phase-0 order) */
+    const struct vkd_call *b; /* backward list */
+    int *fnode;               /* per phase-0 forward position: its node */
+    int *fpos;                /* per node: its phase-0 forward position, -1 */
+    int *dep, *dep_start;     /* per forward position: the positions it depends on (CSR) */
+    int *uf;                  /* union-find over tensors (gradient keys) */
+    int *part;                /* per backward call: its part (a union-find root) */
 };
 
 /* The key a gradient tensor joins parts by: its root, but a parameter's gradient (a view of the
@@ -190,8 +190,10 @@ static int interleave(struct sched *s, struct vkd_call *out)
     int nk = 0, n = 0, nu = s->nt + s->nb;
     int *first_pos = malloc(sizeof(int) * (size_t)nu), *index = malloc(sizeof(int) * (size_t)nu);
     int *order = malloc(sizeof(int) * (size_t)(s->nb + 1));
-    int *bkey = malloc(sizeof(int) * (size_t)(s->nb + 1)), *bsorted = malloc(sizeof(int) * (size_t)(s->nb + 1));
-    int *home = malloc(sizeof(int) * (size_t)(s->nf + 1)), *fsorted = malloc(sizeof(int) * (size_t)(s->nf + 1));
+    int *bkey = malloc(sizeof(int) * (size_t)(s->nb + 1)),
+        *bsorted = malloc(sizeof(int) * (size_t)(s->nb + 1));
+    int *home = malloc(sizeof(int) * (size_t)(s->nf + 1)),
+        *fsorted = malloc(sizeof(int) * (size_t)(s->nf + 1));
     int *stack = malloc(sizeof(int) * (size_t)(s->nf + 1));
     VKD_ASSERT(first_pos && index && order && bkey && bsorted && home && fsorted && stack);
     /* parts in order of their earliest forward node (seeds and fills have none) */

@@ -355,7 +355,8 @@ static int config(struct vkd_context *ctx, const char *teacher, const char *meth
     struct vkd_vk_desc plain = d[1];
     plain.plain_order = 1;
     int parts = vkd_graph_step_parts(g), interleaved = 0;
-    VkDeviceSize b_plain = plan_bytes(ctx, g, &plain, NULL), b_step = plan_bytes(ctx, g, &d[1], &interleaved);
+    VkDeviceSize b_plain = plan_bytes(ctx, g, &plain, NULL);
+    VkDeviceSize b_step = plan_bytes(ctx, g, &d[1], &interleaved);
     snprintf(line, sizeof(line),
              "%d gradient part(s), %s order: %.3f MiB (plain order %.3f MiB)", parts,
              interleaved ? "interleaved" : "plain", b_step / 1048576.0, b_plain / 1048576.0);
