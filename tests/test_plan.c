@@ -15,8 +15,9 @@
  * Configurations: resnet8 training with an evaluation phase (the trainer's layout: phase 0 the
  * step, phase 1 a weight-sharing copy in evaluation mode), and the distillation graphs of
  * tests/test_distill_step.c (kd, ickd, lkd, lakd, sakd from a frozen teacher; corsd alone).
- * Each configuration also checks the interleaved training step (engine/schedule.c): the number
- * of independent gradient parts, that the plan takes the interleaved order exactly when it is
+ * Each configuration also checks the interleaved training step (engine/schedule.c): that its
+ * list is a valid order of the step (from the graph alone), the number of independent gradient
+ * parts, that the plan takes the interleaved order exactly when it is
  * smaller, and that it is smaller where the student is cut into modules (lakd): with reuse on,
  * the executor above ran that order, so the bit-for-bit checks cover it.
  * Last, a gradient no node writes (an input's, read only through a stop-gradient) must still
@@ -165,6 +166,89 @@ static void init(const struct vkd_graph *g, struct vkd_vk *vk[2], struct vkd_rng
 }
 
 /* Tensor t read from both executors, equal bit for bit? (u32 tensors convert exactly.) */
+/* Root of tensor t (views stand for their root). */
+static int root(const struct vkd_graph *g, int t)
+{
+    while (vkd_graph_tensor_at(g, t)->parent >= 0)
+        t = vkd_graph_tensor_at(g, t)->parent;
+    return t;
+}
+
+/* The gradient roots backward call c touches (seeds and fills: their output). */
+static int grads_touched(const struct vkd_graph *g, const struct vkd_call *c, int *out)
+{
+    const struct vkd_node *nd = vkd_graph_node(g, c->node);
+    int n = 0;
+    for (int k = 0; k < nd->n_in + nd->n_out; k++) {
+        int t = k < nd->n_in ? nd->in[k] : nd->out[k - nd->n_in];
+        int gt = t < 0 ? -1 : c->pass == 0 ? (k >= nd->n_in ? t : -1)
+                                           : vkd_graph_tensor_at(g, t)->grad;
+        if (gt >= 0)
+            out[n++] = gt; /* parameter gradients are views: compared as themselves */
+    }
+    return n;
+}
+
+/* The interleaved step list (engine/schedule.c) is a valid order of the step, checked from the
+ * graph alone: it holds every phase-0 forward call and every backward call once; a call comes
+ * after the forward call that writes each tensor its node reads or writes (a backward after
+ * its own node's forward); and the backward calls touching one gradient keep the backward
+ * list's order (so graph.c's overwrite-then-add order). Returns 1 when all holds. */
+static int step_order_valid(const struct vkd_graph *g)
+{
+    const struct vkd_call *f, *b, *st;
+    int nf = vkd_graph_list(g, VKD_LIST_FORWARD, &f), nb = vkd_graph_list(g, VKD_LIST_BACKWARD, &b);
+    int ns = vkd_graph_list(g, VKD_LIST_STEP, &st), nt = vkd_graph_tensor_count(g), n_nodes = 0;
+    for (int i = 0; i < nf; i++)
+        n_nodes = f[i].node >= n_nodes ? f[i].node + 1 : n_nodes;
+    for (int i = 0; i < nb; i++)
+        n_nodes = b[i].node >= n_nodes ? b[i].node + 1 : n_nodes;
+    int *pos = malloc(sizeof(int) * (size_t)(2 * n_nodes));
+    int *writer = malloc(sizeof(int) * (size_t)nt);
+    int ok = 1, n_fwd = 0;
+    for (int i = 0; i < 2 * n_nodes; i++)
+        pos[i] = -1;
+    for (int i = 0; i < nt; i++)
+        writer[i] = -1;
+    for (int i = 0; i < ns; i++) {
+        ok &= pos[2 * st[i].node + st[i].pass] < 0; /* once */
+        pos[2 * st[i].node + st[i].pass] = i;
+    }
+    for (int i = 0; i < nf; i++) {
+        const struct vkd_node *nd = vkd_graph_node(g, f[i].node);
+        if (nd->phase != 0)
+            continue;
+        n_fwd++;
+        for (int k = 0; k < nd->n_out; k++)
+            writer[root(g, nd->out[k])] = f[i].node;
+    }
+    ok &= ns == n_fwd + nb;
+    for (int i = 0; i < ns && ok; i++) {
+        const struct vkd_node *nd = vkd_graph_node(g, st[i].node);
+        for (int k = 0; k < nd->n_in + nd->n_out; k++) {
+            int t = k < nd->n_in ? nd->in[k] : nd->out[k - nd->n_in];
+            int w = t < 0 ? -1 : writer[root(g, t)];
+            if (w >= 0 && w != st[i].node)
+                ok &= pos[2 * w] >= 0 && pos[2 * w] < i;
+        }
+        if (st[i].pass == 1)
+            ok &= pos[2 * st[i].node] >= 0 && pos[2 * st[i].node] < i;
+    }
+    for (int i = 0; i < nb && ok; i++) {
+        int gi[2 * VKD_NODE_IO], ni = grads_touched(g, &b[i], gi);
+        for (int j = i + 1; j < nb && ok; j++) {
+            int gj[2 * VKD_NODE_IO], nj = grads_touched(g, &b[j], gj), shared = 0;
+            for (int x = 0; x < ni; x++)
+                for (int y = 0; y < nj; y++)
+                    shared |= gi[x] == gj[y];
+            if (shared)
+                ok &= pos[2 * b[i].node + b[i].pass] < pos[2 * b[j].node + b[j].pass];
+        }
+    }
+    free(pos), free(writer);
+    return ok;
+}
+
 static int same_bits(struct vkd_vk *vk[2], const struct vkd_graph *g, int t, float *a, float *b)
 {
     size_t n = vkd_tensor_numel(vkd_graph_tensor_at(g, t));
@@ -360,6 +444,7 @@ static int config(struct vkd_context *ctx, const char *teacher, const char *meth
     snprintf(line, sizeof(line),
              "%d gradient part(s), %s order: %.3f MiB (plain order %.3f MiB)", parts,
              interleaved ? "interleaved" : "plain", b_step / 1048576.0, b_plain / 1048576.0);
+    check(step_order_valid(g), "the interleaved step list is a valid order of the step");
     check(b_step > 0 && parts == want_parts && b_step <= b_plain &&
               interleaved == (b_step < b_plain) && (!shrink || interleaved),
           line);
