@@ -87,7 +87,8 @@ int vkd_test_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const cha
         printf("skip  %s kernels: the device has no timestamps to name dispatches by\n", family);
         return 0;
     }
-    struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD, 1};
+    /* the whole program the graph has: an update list too when it was finalized with SGD */
+    struct vkd_vk_desc desc = {VKD_PROG_FORWARD | VKD_PROG_BACKWARD | VKD_PROG_UPDATE, 1};
     struct vkd_vk *vk = NULL;
     const char **names = NULL;
     const double *ms;

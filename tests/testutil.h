@@ -33,7 +33,8 @@ int vkd_test_context_done(struct vkd_context *ctx);
 int vkd_test_cpu_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
                              const char *const *want, int n_want);
 /* The same check on any kernel variant (only a device without timestamps skips it): g, run
- * once, dispatches every kernel in want and no other kernel whose name starts with `family`. */
+ * once (forward, backward and, for a graph finalized with SGD, the update), dispatches every
+ * kernel in want and no other kernel whose name starts with `family`. */
 int vkd_test_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
                          const char *const *want, int n_want);
 
