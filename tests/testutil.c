@@ -121,6 +121,25 @@ int vkd_test_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const cha
     return fails + (s != VKD_OK);
 }
 
+int vkd_test_pairsum_passes(struct vkd_context *ctx, const char *family,
+                            int (*loss)(struct vkd_graph *g, int a, int b))
+{
+    struct vkd_graph *g = vkd_graph_create();
+    int a = vkd_graph_input(g, "a", VKD_F32, 3, 4096, 1, 1);
+    int b = vkd_graph_input(g, "b", VKD_F32, 3, 4096, 1, 1);
+    vkd_graph_set_requires_grad(g, a);
+    vkd_graph_loss(g, loss(g, a, b), -1);
+    vkd_graph_finalize(g, 0);
+    char fwd[32], bwd[32];
+    snprintf(fwd, sizeof(fwd), "%s_fwd", family);
+    snprintf(bwd, sizeof(bwd), "%s_bwd", family);
+    const char *const ours[] = {fwd, bwd}, *const sum[] = {"pairsum_sum"};
+    int fails = vkd_test_kernels_ran(ctx, g, family, ours, 2) +
+                vkd_test_kernels_ran(ctx, g, "pairsum", sum, 1);
+    vkd_graph_destroy(g);
+    return fails;
+}
+
 int vkd_test_family_main(int argc, char **argv, const char *family)
 {
     if (argc != 2 || (strcmp(argv[1], "cpu") != 0 && strcmp(argv[1], "gpu") != 0)) {

@@ -38,6 +38,13 @@ int vkd_test_cpu_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const
 int vkd_test_kernels_ran(struct vkd_context *ctx, struct vkd_graph *g, const char *family,
                          const char *const *want, int n_want);
 
+/* The passes of a loss over pairs built on engine/ops/pairsum.c (hinge, sqdiff): over a = b =
+ * 3 x 4096 values (3 chunks), with a needing a gradient, the loss `loss(g, a, b)` dispatches
+ * `<family>_fwd`, pairsum.c's shared `pairsum_sum` and `<family>_bwd`, and no other kernel of
+ * either name. Returns the number of failures (printed). */
+int vkd_test_pairsum_passes(struct vkd_context *ctx, const char *family,
+                            int (*loss)(struct vkd_graph *g, int a, int b));
+
 /* Runs every case of an op family: `cpu` = finite differences of the reference, `gpu` =
  * shaders vs reference, once with the GPU kernel variant and once with the CPU variant (on the
  * same device). Prints one line per row and a closing "N passed, N failed" line.
