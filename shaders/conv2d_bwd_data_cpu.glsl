@@ -69,11 +69,7 @@ void main()
     // The step's first tap (k, i, j): the dy offset of channel k's plane, i, j, and the offset
     // of (k, i, 0) among the weights.
     uint tk = (n * pc.p.k + grp * kg) * pq, ti = 0, tj = 0, tw = 0;
-#ifdef VKD_CONV_S1
-    const uint CH = VKD_CONV_CPU_CH, steps = kg * rn * ((sn + CH - 1) / CH);
-#else
-    const uint CH = 1, steps = kg * rn * sn;
-#endif
+    const uint CH = CONV_CH, steps = CH == 1u ? kg * rn * sn : kg * rn * ((sn + CH - 1) / CH);
     for (uint step = 0; step < steps; step++) {
         // the window starts at the column of tap j + CH - 1 (the leftmost)
         int p = hb - int(ti), q = wb0 - int(tj + CH - 1);
@@ -94,14 +90,7 @@ void main()
                 rows[d][m] = tap_ok ? wv : 0.0;
             }
         }
-        // Channel by channel, all CH taps at once, as in conv2d_fwd_cpu.glsl.
-        uint base = gl_SubgroupInvocationID - cpu_lane();
-        [[unroll]] for (uint j = 0; j < MB; j++)
-            [[unroll]] for (uint d = 0; d < CH; d++) {
-                float a = subgroupShuffle(rows[d][j / CL], base + j % CL);
-                [[unroll]] for (uint i = 0; i < NB; i++)
-                    acc[j][i] = fma(a, win[i + CH - 1 - d], acc[j][i]);
-            }
+        conv_taps_fma(rows, win, true);
         tj += CH;
         if (tj >= sn) {
             tj = 0;

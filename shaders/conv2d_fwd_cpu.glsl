@@ -44,11 +44,8 @@ void main()
     // The step's first tap (c, r, s): the x offset of channel c's plane, r, s, and the offset of
     // (c, r, 0) in a filter.
     uint tc = (n * pc.p.c + grp * cg) * hw, tr = 0, ts = 0, tw = 0;
-#ifdef VKD_CONV_S1
-    const uint CH = VKD_CONV_CPU_CH, steps = cg * pc.p.r * ((pc.p.s + CH - 1) / CH);
-#else
-    const uint CH = 1, steps = crs;
-#endif
+    // (one tap a step: crs steps, without a division the compiler keeps)
+    const uint CH = CONV_CH, steps = CH == 1u ? crs : cg * pc.p.r * ((pc.p.s + CH - 1) / CH);
     for (uint step = 0; step < steps; step++) {
         int h = h0 + int(tr), v = w0 + int(ts);
         bool row_ok = uint(h) < pc.p.h;
@@ -70,17 +67,7 @@ void main()
                 rows[d][m] = tap_ok ? wv : 0.0;
             }
         }
-        // Channel by channel, all CH taps at once (each sum still adds tap d after tap d - 1):
-        // a channel's NB sums can stay in registers for its CH NB FMAs instead of being reloaded
-        // once per tap (MB NB sums do not fit 16 AVX registers); 8% faster on lavapipe
-        // (docs/RESULTS.md).
-        uint base = gl_SubgroupInvocationID - cpu_lane();
-        [[unroll]] for (uint j = 0; j < MB; j++)
-            [[unroll]] for (uint d = 0; d < CH; d++) {
-                float a = subgroupShuffle(rows[d][j / CL], base + j % CL);
-                [[unroll]] for (uint i = 0; i < NB; i++)
-                    acc[j][i] = fma(a, win[i + d], acc[j][i]);
-            }
+        conv_taps_fma(rows, win, false);
         ts += CH;
         if (ts >= pc.p.s) {
             ts = 0;
